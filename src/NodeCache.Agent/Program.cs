@@ -1,3 +1,104 @@
-var builder = WebApplication.CreateSlimBuilder(args);
+using NodeCache.Agent.Configuration;
+using NodeCache.Agent.Hosting;
+using NodeCache.Agent.Registry;
+using NodeCache.Fill;
+using NodeCache.Mirror;
+using NodeCache.Store;
+using NodeCache.Telemetry;
+using NodeCache.Upstream;
+using OpenTelemetry.Metrics;
+
+if (AgentSettings.WantsHelp(args))
+{
+    Console.WriteLine(AgentSettings.Usage);
+    return 0;
+}
+
+AgentOptions options;
+UpstreamRules rules;
+CredentialStore credentials;
+try
+{
+    options = AgentSettings.Load(args, Environment.GetEnvironmentVariable);
+    rules = options.Upstreams.Count == 0 ? UpstreamRules.Direct : UpstreamRules.Parse(options.Upstreams);
+    credentials = CredentialStore.Parse(options.Credentials);
+}
+catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"nodecache-agent: {ex.Message}");
+    return 2;
+}
+
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+builder.Logging.ClearProviders();
+builder.Logging.AddSimpleConsole(console =>
+{
+    console.SingleLine = true;
+    console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+    console.UseUtcTimestamp = true;
+});
+builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(options.LogLevel));
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.AddServerHeader = false;
+    foreach (var listen in options.Listen)
+    {
+        ListenAddress.TryParse(listen, out var endpoint);
+        kestrel.Listen(endpoint);
+    }
+});
+
+var services = builder.Services;
+services.AddSingleton(options);
+services.AddSingleton(rules);
+services.AddSingleton(_ => new CacheLayout(options.CacheDir));
+services.AddSingleton(sp => CacheIndex.Open(sp.GetRequiredService<CacheLayout>().IndexDirectory, sp.GetRequiredService<ILogger<CacheIndex>>()));
+services.AddSingleton(sp => sp.GetRequiredService<CacheIndex>().Blobs);
+services.AddSingleton(sp => sp.GetRequiredService<CacheIndex>().Tags);
+services.AddSingleton(TimeProvider.System);
+services.AddSingleton(new MirrorOptions { TagTtl = options.TagTtl });
+services.AddSingleton<MirrorMetrics>();
+services.AddSingleton(sp => new BlobStore(sp.GetRequiredService<CacheLayout>(), sp.GetRequiredService<BlobIndex>(), TimeProvider.System, sp.GetRequiredService<ILogger<BlobStore>>()));
+services.AddSingleton(sp => new RegistryClient(
+    new RegistryClientOptions { ConnectTimeout = options.ConnectTimeout, CaBundlePath = options.CaFile },
+    credentials,
+    sp.GetRequiredService<ILogger<RegistryClient>>()));
+services.AddSingleton(sp => new BlobFills(
+    sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<CacheLayout>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
+    sp.GetRequiredService<ILogger<BlobFills>>(), sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping));
+services.AddSingleton(sp => new ManifestResolver(
+    sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<TagIndex>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
+    sp.GetRequiredService<MirrorOptions>(), TimeProvider.System, sp.GetRequiredService<ILogger<ManifestResolver>>()));
+services.AddSingleton<ManifestEndpoint>();
+services.AddSingleton<BlobEndpoint>();
+services.AddSingleton<RegistryEndpoint>();
+services.AddHostedService<IndexCheckpoints>();
+services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(MirrorMetrics.MeterName).AddPrometheusExporter());
+
 var app = builder.Build();
-app.Run();
+var logger = app.Services.GetRequiredService<ILogger<Program>>();
+try
+{
+    // Opened before the listeners so that a cache that cannot be read stops the agent with one clear line.
+    var index = app.Services.GetRequiredService<CacheIndex>();
+    var removed = app.Services.GetRequiredService<BlobStore>().RemoveTempFiles();
+    logger.LogInformation(
+        "Cache {CacheDir}: {Blobs} blobs indexed, {Removed} unfinished fills removed; size limit {CacheSize}",
+        options.CacheDir, index.Blobs.Count, removed, options.CacheSize);
+}
+catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"nodecache-agent: cannot open the cache in '{options.CacheDir}': {ex.Message}");
+    return 1;
+}
+logger.LogInformation("Upstreams: {Upstreams}", options.Upstreams.Count == 0 ? "every registry direct from https://<ns>" : string.Join("; ", options.Upstreams));
+
+var registry = app.Services.GetRequiredService<RegistryEndpoint>();
+app.Map("/v2", v2 => v2.Run(registry.HandleAsync));
+app.MapPrometheusScrapingEndpoint("/metrics");
+app.MapGet("/healthz", () => Results.Text("ok"));
+app.MapGet("/readyz", () => Results.Text("ready"));
+
+await app.RunAsync().ConfigureAwait(false);
+return 0;

@@ -1,0 +1,43 @@
+namespace NodeCache.Agent.Configuration;
+
+/// <summary>Everything the agent is told at start, with the defaults that make it a working mirror with no flags at all.</summary>
+internal sealed record AgentOptions
+{
+    public const string DefaultListen = "127.0.0.1:5050";
+
+    public IReadOnlyList<string> Listen { get; init; } = [DefaultListen];
+
+    public string CacheDir { get; init; } = DefaultCacheDir();
+
+    public CacheSize CacheSize { get; init; } = CacheSize.Parse("20GiB");
+
+    /// <summary><c>NS=URL[,URL...]</c> rules; none means every registry is fetched directly from <c>https://&lt;ns&gt;</c>.</summary>
+    public IReadOnlyList<string> Upstreams { get; init; } = [];
+
+    /// <summary><c>HOST=PATH</c> or <c>HOST=env:VAR</c>.</summary>
+    public IReadOnlyList<string> Credentials { get; init; } = [];
+
+    /// <summary>The registry a request without <c>?ns=</c> is for: a client talking to the mirror directly.</summary>
+    public string DefaultRegistry { get; init; } = "docker.io";
+
+    public string? CaFile { get; init; }
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan TagTtl { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often the index is checkpointed when it changed; recovery replays from the last one.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    public string LogLevel { get; init; } = "Information";
+
+    // The user's cache folder, as XDG names it: a mirror's data is re-creatable, so it is cache, not state.
+    private static string DefaultCacheDir()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var root = string.IsNullOrEmpty(xdg)
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache")
+            : xdg;
+        return Path.Combine(root, "nodecache");
+    }
+}

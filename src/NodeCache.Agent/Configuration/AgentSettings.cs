@@ -1,0 +1,196 @@
+using NodeCache.Upstream;
+using YamlDotNet.Serialization;
+
+namespace NodeCache.Agent.Configuration;
+
+/// <summary>
+/// Reads the agent's options from flags, <c>NODECACHE_*</c> environment variables and a YAML or JSON <c>--config</c> file,
+/// in that order of precedence, with the same names in all three (<c>--cache-dir</c>, <c>NODECACHE_CACHE_DIR</c>, <c>cache-dir:</c>).
+/// Every mistake is one <see cref="FormatException"/> line that names the setting.
+/// </summary>
+internal static class AgentSettings
+{
+    private const string EnvironmentPrefix = "NODECACHE_";
+
+    private static readonly Setting[] All =
+    [
+        new("listen", "ADDR", "address to serve the registry API, /metrics and probes on (repeatable)", true,
+            (o, v) => o with { Listen = v.Select(ListenAddress.Validate).ToArray() }),
+        new("cache-dir", "DIR", "folder for cached blobs and the index", false, (o, v) => o with { CacheDir = v[0] }),
+        new("cache-size", "SIZE", "cache size limit: bytes (20GiB) or a share of the disk (80%)", false,
+            (o, v) => o with { CacheSize = CacheSize.Parse(v[0]) }),
+        new("upstream", "NS=URL[,URL...]", "where registry NS is fetched from; a URL path is a Harbor proxy-cache project; NS _default matches any registry (repeatable)", true,
+            (o, v) => o with { Upstreams = Validated(v, UpstreamRulesCheck) }),
+        new("credentials", "HOST=FILE|env:VAR", "upstream credentials: a file with user:password, a Secret folder with username and password, or a variable (repeatable)", true,
+            (o, v) => o with { Credentials = v }),
+        new("default-registry", "NS", "registry of requests without ?ns= (default docker.io)", false, (o, v) => o with { DefaultRegistry = v[0] }),
+        new("ca-file", "PEM", "extra CA certificates trusted for upstream TLS", false, (o, v) => o with { CaFile = v[0] }),
+        new("connect-timeout", "DURATION", "upstream connect timeout (default 2s)", false,
+            (o, v) => o with { ConnectTimeout = Duration.Parse(v[0], "connect-timeout") }),
+        new("tag-ttl", "DURATION", "how long a tag is served before asking the upstream again (default 1m)", false,
+            (o, v) => o with { TagTtl = Duration.Parse(v[0], "tag-ttl") }),
+        new("checkpoint-interval", "DURATION", "how often a changed index is checkpointed (default 30s)", false,
+            (o, v) => o with { CheckpointInterval = Duration.Parse(v[0], "checkpoint-interval") }),
+        new("log-level", "LEVEL", "Trace, Debug, Information, Warning or Error (default Information)", false,
+            (o, v) => o with { LogLevel = LogLevelName(v[0]) }),
+    ];
+
+    public static string Usage =>
+        "usage: nodecache-agent [--config FILE] [options]\n\n" +
+        string.Join('\n', All.Select(s => $"  --{s.Name} {s.Placeholder,-20} {s.Help}")) +
+        "\n  --config FILE                 YAML or JSON file with the same keys\n\n" +
+        "Each option may also come from NODECACHE_<NAME> (e.g. NODECACHE_CACHE_DIR); list values there are separated by spaces or ';'.";
+
+    /// <summary>The options, or a <see cref="FormatException"/> naming the first bad setting.</summary>
+    public static AgentOptions Load(IReadOnlyList<string> args, Func<string, string?> environment)
+    {
+        var fromFlags = ParseFlags(args, out var configFile);
+        configFile ??= environment(EnvironmentPrefix + "CONFIG");
+        var fromFile = configFile is null ? [] : ReadConfigFile(configFile);
+        var options = new AgentOptions();
+        foreach (var setting in All)
+        {
+            var values = fromFlags.GetValueOrDefault(setting.Name)
+                ?? FromEnvironment(setting, environment)
+                ?? fromFile.GetValueOrDefault(setting.Name);
+            if (values is { Count: > 0 })
+            {
+                options = Apply(setting, options, values);
+            }
+        }
+        return options;
+    }
+
+    public static bool WantsHelp(IReadOnlyList<string> args) => args.Any(a => a is "--help" or "-h");
+
+    private static Dictionary<string, List<string>> ParseFlags(IReadOnlyList<string> args, out string? configFile)
+    {
+        configFile = null;
+        var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new FormatException($"unexpected argument '{arg}' (see --help)");
+            }
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            var name = equals > 0 ? arg[2..equals] : arg[2..];
+            string value;
+            if (equals > 0)
+            {
+                value = arg[(equals + 1)..];
+            }
+            else if (i + 1 < args.Count)
+            {
+                value = args[++i];
+            }
+            else
+            {
+                throw new FormatException($"--{name} needs a value");
+            }
+            if (name == "config")
+            {
+                configFile = value;
+                continue;
+            }
+            var setting = Find(name) ?? throw new FormatException($"unknown option --{name} (see --help)");
+            if (values.TryGetValue(setting.Name, out var list))
+            {
+                if (!setting.Repeatable)
+                {
+                    throw new FormatException($"--{name} is given twice");
+                }
+                list.Add(value);
+            }
+            else
+            {
+                values[setting.Name] = [value];
+            }
+        }
+        return values;
+    }
+
+    private static List<string>? FromEnvironment(Setting setting, Func<string, string?> environment)
+    {
+        var value = environment(EnvironmentPrefix + setting.Name.Replace('-', '_').ToUpperInvariant());
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+        return setting.Repeatable
+            ? [.. value.Split([' ', ';', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]
+            : [value.Trim()];
+    }
+
+    private static Dictionary<string, List<string>> ReadConfigFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new FormatException($"--config '{path}': {ex.Message}");
+        }
+        Dictionary<string, object?>? document;
+        try
+        {
+            // JSON is YAML, so one parser reads both.
+            document = new DeserializerBuilder().Build().Deserialize<Dictionary<string, object?>>(text);
+        }
+        catch (YamlDotNet.Core.YamlException ex)
+        {
+            throw new FormatException($"--config '{path}': not YAML or JSON at line {ex.Start.Line}: {ex.InnerException?.Message ?? ex.Message}");
+        }
+        var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var (key, value) in document ?? [])
+        {
+            var setting = Find(key) ?? throw new FormatException($"--config '{path}': unknown key '{key}'");
+            values[setting.Name] = value switch
+            {
+                null => [],
+                IEnumerable<object> items when setting.Repeatable => [.. items.Select(item => item?.ToString() ?? "")],
+                IEnumerable<object> => throw new FormatException($"--config '{path}': '{key}' takes one value, not a list"),
+                IDictionary<object, object> => throw new FormatException($"--config '{path}': '{key}' takes a value, not a map"),
+                _ => [value.ToString() ?? ""],
+            };
+        }
+        return values;
+    }
+
+    // Flags are kebab-case; config files may also use camelCase, as Helm values do.
+    private static Setting? Find(string name)
+    {
+        var normalized = name.Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
+        return All.FirstOrDefault(s => string.Equals(s.Name.Replace("-", "", StringComparison.Ordinal), normalized, StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static AgentOptions Apply(Setting setting, AgentOptions options, List<string> values)
+    {
+        try
+        {
+            return setting.Apply(options, values);
+        }
+        catch (FormatException ex)
+        {
+            throw new FormatException(ex.Message.StartsWith($"--{setting.Name}", StringComparison.Ordinal) ? ex.Message : $"--{setting.Name}: {ex.Message}");
+        }
+    }
+
+    private static string[] Validated(List<string> values, Action<List<string>> check)
+    {
+        check(values);
+        return [.. values];
+    }
+
+    private static void UpstreamRulesCheck(List<string> specs) => UpstreamRules.Parse(specs);
+
+    private static string LogLevelName(string value) =>
+        Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(value, ignoreCase: true, out var level)
+            ? level.ToString()
+            : throw new FormatException($"'{value}' is not a log level (Trace, Debug, Information, Warning, Error)");
+
+    private sealed record Setting(string Name, string Placeholder, string Help, bool Repeatable, Func<AgentOptions, List<string>, AgentOptions> Apply);
+}

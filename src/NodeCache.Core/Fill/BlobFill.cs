@@ -1,0 +1,104 @@
+using Microsoft.Win32.SafeHandles;
+using NodeCache.Oci;
+
+namespace NodeCache.Fill;
+
+/// <summary>How a fill stands: still receiving, verified and in the cache, or abandoned.</summary>
+public enum FillState
+{
+    Running,
+    Committed,
+    Failed,
+}
+
+/// <summary>One upstream download of one blob, written to a file that any number of readers follow as it grows.</summary>
+public sealed class BlobFill
+{
+    private readonly Lock _pathGate = new();
+    private readonly TaskCompletionSource<FillState> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _progress = NewSignal();
+    private string _path;
+    private long _written;
+    private volatile FillState _state;
+
+    internal BlobFill(Digest digest, long? size, string mediaType, string tempPath)
+    {
+        Digest = digest;
+        Size = size;
+        MediaType = mediaType;
+        _path = tempPath;
+        TempPath = tempPath;
+    }
+
+    internal string TempPath { get; }
+
+    public Digest Digest { get; }
+
+    /// <summary>The size the upstream announced, or null when it sent no Content-Length.</summary>
+    public long? Size { get; }
+
+    public string MediaType { get; }
+
+    public long Written => Volatile.Read(ref _written);
+
+    public FillState State => _state;
+
+    public string? FailureReason { get; private set; }
+
+    /// <summary>Completes when the fill is committed or has failed.</summary>
+    public Task<FillState> Ended => _ended.Task;
+
+    /// <summary>Opens the fill's file for reading wherever it is now: the temp file, or the cached blob once committed.</summary>
+    public SafeFileHandle OpenRead()
+    {
+        lock (_pathGate)
+        {
+            return File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+    }
+
+    /// <summary>Completes once more than <paramref name="known"/> bytes are written or the fill has ended.</summary>
+    public Task WaitForProgressAsync(long known, CancellationToken cancellationToken)
+    {
+        // Read the signal before the state: a writer publishes bytes first and swaps the signal second,
+        // so either the check below sees the new bytes or the signal we hold is completed by the swap.
+        var signal = Volatile.Read(ref _progress);
+        if (Written > known || _state != FillState.Running)
+        {
+            return Task.CompletedTask;
+        }
+        return signal.Task.WaitAsync(cancellationToken);
+    }
+
+    internal void Advance(long written)
+    {
+        Volatile.Write(ref _written, written);
+        Signal();
+    }
+
+    internal void Commit(string cachedPath)
+    {
+        lock (_pathGate)
+        {
+            _path = cachedPath;
+        }
+        End(FillState.Committed);
+    }
+
+    internal void Fail(string reason)
+    {
+        FailureReason = reason;
+        End(FillState.Failed);
+    }
+
+    private void End(FillState state)
+    {
+        _state = state;
+        Signal();
+        _ended.TrySetResult(state);
+    }
+
+    private void Signal() => Interlocked.Exchange(ref _progress, NewSignal()).TrySetResult();
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
