@@ -1,0 +1,158 @@
+using Microsoft.Extensions.Logging;
+using NodeCache.Oci;
+
+namespace NodeCache.Store;
+
+/// <summary>Blob files plus their index: the only code that writes or removes blob files.</summary>
+public sealed class BlobStore
+{
+    private readonly CacheLayout _layout;
+    private readonly BlobIndex _index;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public BlobStore(CacheLayout layout, BlobIndex index, TimeProvider time, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        (_layout, _index, _time, _logger) = (layout, index, time, logger);
+    }
+
+    /// <summary>
+    /// A committed blob whose file exists with the indexed size; touches last access. A record whose file is missing or of
+    /// another size is dropped (with such a file) and false returned: a wrong-size file is never served.
+    /// </summary>
+    public bool TryGet(Digest digest, out CachedBlob blob)
+    {
+        blob = default;
+        if (!_index.TryGet(digest, out var record) || record.State != BlobState.Committed)
+        {
+            return false;
+        }
+        var path = _layout.BlobPath(digest);
+        var file = new FileInfo(path);
+        if (!file.Exists)
+        {
+            _logger.LogWarning("Blob {Digest} is indexed but its file is gone; dropping the record", digest);
+            _index.Delete(digest);
+            return false;
+        }
+        if (file.Length != record.Size)
+        {
+            // Content is addressed by digest, so every good file of this digest has the indexed size: this one is damaged.
+            _logger.LogWarning(
+                "Blob {Digest} is indexed with {IndexedSize} bytes but its file has {FileSize}; dropping the record and the file",
+                digest, record.Size, file.Length);
+            _index.Delete(digest);
+            DeleteFile(path);
+            return false;
+        }
+        _index.Touch(digest, _time.GetUtcNow());
+        blob = new CachedBlob(digest, path, record.Size, record.MediaType);
+        return true;
+    }
+
+    /// <summary>True when the blob is indexed as committed; does not touch it or look at its file.</summary>
+    public bool Contains(Digest digest) => _index.TryGet(digest, out var record) && record.State == BlobState.Committed;
+
+    /// <summary>
+    /// Moves a fully written, flushed temp file into place (atomic rename) and indexes it as committed. The caller verified
+    /// size and digest already. Committing a digest again replaces its file with an identical one.
+    /// </summary>
+    /// <exception cref="ArgumentException">The media type is longer than 255 UTF-8 bytes; the temp file is left for the caller to discard.</exception>
+    public CachedBlob Commit(string tempPath, Digest digest, long size, string mediaType)
+    {
+        ArgumentNullException.ThrowIfNull(tempPath);
+        ArgumentNullException.ThrowIfNull(mediaType);
+        // Checked before the rename: a file in place that the index then refuses would be served by nothing and evicted by nothing.
+        if (!StoredMediaType.IsStorable(mediaType))
+        {
+            throw new ArgumentException($"media types are stored up to {StoredMediaType.MaxLength} UTF-8 bytes", nameof(mediaType));
+        }
+        var path = _layout.BlobPath(digest);
+        // The file goes into place before the record: a reader that finds the record always finds the file.
+        File.Move(tempPath, path, overwrite: true);
+        var now = _time.GetUtcNow();
+        _index.Upsert(digest, new BlobRecord(size, mediaType, BlobState.Committed, now, now));
+        _logger.LogDebug("Committed blob {Digest} ({Size} bytes, {MediaType})", digest, size, mediaType);
+        return new CachedBlob(digest, path, size, mediaType);
+    }
+
+    /// <summary>Writes small content (a manifest) through a temp file and <see cref="Commit"/>.</summary>
+    /// <exception cref="ArgumentException">The content's SHA-256 is not <paramref name="digest"/>.</exception>
+    public CachedBlob Put(Digest digest, ReadOnlySpan<byte> content, string mediaType)
+    {
+        var actual = Digest.Compute(content);
+        if (actual != digest)
+        {
+            throw new ArgumentException($"content of digest {actual} put as {digest}", nameof(content));
+        }
+        var tempPath = _layout.NewTempPath(digest);
+        try
+        {
+            using (var stream = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(content);
+                stream.Flush(flushToDisk: true);
+            }
+            return Commit(tempPath, digest, content.Length, mediaType);
+        }
+        catch
+        {
+            DiscardTemp(tempPath);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes a temp file; never throws for a missing one.</summary>
+    public void DiscardTemp(string tempPath)
+    {
+        ArgumentNullException.ThrowIfNull(tempPath);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(tempPath));
+        if (!string.Equals(directory, _layout.TempDirectory, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{tempPath}' is not a temp file of this cache", nameof(tempPath));
+        }
+        DeleteFile(tempPath);
+    }
+
+    /// <summary>At startup: deletes every leftover file in tmp/ (a fill that a crash interrupted is never visible). Returns how many.</summary>
+    public int RemoveTempFiles()
+    {
+        var removed = 0;
+        foreach (var path in Directory.EnumerateFiles(_layout.TempDirectory))
+        {
+            if (DeleteFile(path))
+            {
+                removed++;
+            }
+        }
+        if (removed > 0)
+        {
+            _logger.LogInformation("Removed {Count} temp files left by interrupted fills", removed);
+        }
+        return removed;
+    }
+
+    // Used on failure and clean-up paths, where a second exception would hide the first: a file that stays is logged and
+    // is removed at the next start (temp) or replaced by the next fill of its digest (blob).
+    private bool DeleteFile(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning(e, "Could not delete {Path}", path);
+            return false;
+        }
+    }
+}

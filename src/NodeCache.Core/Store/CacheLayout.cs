@@ -1,0 +1,34 @@
+using NodeCache.Oci;
+
+namespace NodeCache.Store;
+
+/// <summary>Where the cache keeps its files: blobs/sha256/&lt;hex&gt;, tmp/ for fills in progress, index/ for FASTER.</summary>
+public sealed class CacheLayout
+{
+    private readonly string _blobDirectory;
+
+    /// <summary>Creates the folders under <paramref name="root"/> if they are missing.</summary>
+    public CacheLayout(string root)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        _blobDirectory = Path.Combine(Root, "blobs", "sha256");
+        // tmp/ sits beside blobs/ on the same file system, so committing a fill is a rename, never a copy.
+        TempDirectory = Path.Combine(Root, "tmp");
+        IndexDirectory = Path.Combine(Root, "index");
+        Directory.CreateDirectory(_blobDirectory);
+        Directory.CreateDirectory(TempDirectory);
+        Directory.CreateDirectory(IndexDirectory);
+    }
+
+    public string Root { get; }
+
+    public string TempDirectory { get; }
+
+    public string IndexDirectory { get; }
+
+    public string BlobPath(Digest digest) => Path.Combine(_blobDirectory, digest.Hex);
+
+    /// <summary>A file name under tmp/ that no other fill uses, even one of the same digest.</summary>
+    public string NewTempPath(Digest digest) => Path.Combine(TempDirectory, $"{digest.Hex}.{Guid.NewGuid():N}");
+}

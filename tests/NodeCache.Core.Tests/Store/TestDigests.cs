@@ -1,0 +1,11 @@
+using System.Text;
+using NodeCache.Oci;
+
+namespace NodeCache.Store.Tests;
+
+internal static class TestDigests
+{
+    public static Digest Of(string text) => Digest.Compute(Encoding.UTF8.GetBytes(text));
+
+    public static Digest Of(int n) => Of($"blob {n}");
+}
