@@ -44,8 +44,8 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.AddServerHeader = false;
     foreach (var listen in options.Listen)
     {
-        ListenAddress.TryParse(listen, out var endpoint);
-        kestrel.Listen(endpoint);
+        // Validated when the settings were read.
+        kestrel.Listen(ListenAddress.Parse(listen));
     }
 });
 

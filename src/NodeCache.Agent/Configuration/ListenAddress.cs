@@ -5,7 +5,13 @@ namespace NodeCache.Agent.Configuration;
 /// <summary>A listen address as <c>HOST:PORT</c> or <c>[IPv6]:PORT</c>; a node agent binds to loopback by default.</summary>
 internal static class ListenAddress
 {
-    public static string Validate(string text) => TryParse(text, out _) ? text : throw new FormatException($"'{text}' is not HOST:PORT");
+    public static string Validate(string text)
+    {
+        _ = Parse(text);
+        return text;
+    }
+
+    public static IPEndPoint Parse(string text) => TryParse(text, out var endpoint) ? endpoint : throw new FormatException($"'{text}' is not HOST:PORT");
 
     public static bool TryParse(string text, out IPEndPoint endpoint)
     {

@@ -5,25 +5,25 @@ namespace NodeCache.Agent.Tests.Registry;
 public sealed class RegistryPathTests
 {
     [Theory]
-    [InlineData("", RegistryResource.ApiBase, "", "")]
-    [InlineData("/", RegistryResource.ApiBase, "", "")]
-    [InlineData("/library/nginx/manifests/latest", RegistryResource.Manifest, "library/nginx", "latest")]
-    [InlineData("/a/b/c/d/manifests/sha256:abc", RegistryResource.Manifest, "a/b/c/d", "sha256:abc")]
-    [InlineData("/nginx/blobs/sha256:abc", RegistryResource.Blob, "nginx", "sha256:abc")]
-    [InlineData("/team/blobs/manifests/v1", RegistryResource.Manifest, "team/blobs", "v1")]
-    [InlineData("/team/manifests/blobs/sha256:abc", RegistryResource.Blob, "team/manifests", "sha256:abc")]
-    [InlineData("/nginx/blobs/uploads/", RegistryResource.Unsupported, "nginx", "")]
-    [InlineData("/nginx/blobs/uploads/some-uuid", RegistryResource.Unsupported, "nginx", "")]
-    [InlineData("/nginx/tags/list", RegistryResource.Unsupported, "nginx", "")]
-    [InlineData("/nginx/referrers/sha256:abc", RegistryResource.Unsupported, "nginx", "")]
-    [InlineData("/nginx", RegistryResource.Unknown, "", "")]
-    [InlineData("/manifests/latest", RegistryResource.Unknown, "", "")]
-    [InlineData("/nginx/things/x", RegistryResource.Unknown, "", "")]
-    public void Paths_split_into_repository_and_reference_from_the_end(string path, RegistryResource resource, string name, string reference)
+    [InlineData("", nameof(RegistryResource.ApiBase), "", "")]
+    [InlineData("/", nameof(RegistryResource.ApiBase), "", "")]
+    [InlineData("/library/nginx/manifests/latest", nameof(RegistryResource.Manifest), "library/nginx", "latest")]
+    [InlineData("/a/b/c/d/manifests/sha256:abc", nameof(RegistryResource.Manifest), "a/b/c/d", "sha256:abc")]
+    [InlineData("/nginx/blobs/sha256:abc", nameof(RegistryResource.Blob), "nginx", "sha256:abc")]
+    [InlineData("/team/blobs/manifests/v1", nameof(RegistryResource.Manifest), "team/blobs", "v1")]
+    [InlineData("/team/manifests/blobs/sha256:abc", nameof(RegistryResource.Blob), "team/manifests", "sha256:abc")]
+    [InlineData("/nginx/blobs/uploads/", nameof(RegistryResource.Unsupported), "nginx", "")]
+    [InlineData("/nginx/blobs/uploads/some-uuid", nameof(RegistryResource.Unsupported), "nginx", "")]
+    [InlineData("/nginx/tags/list", nameof(RegistryResource.Unsupported), "nginx", "")]
+    [InlineData("/nginx/referrers/sha256:abc", nameof(RegistryResource.Unsupported), "nginx", "")]
+    [InlineData("/nginx", nameof(RegistryResource.Unknown), "", "")]
+    [InlineData("/manifests/latest", nameof(RegistryResource.Unknown), "", "")]
+    [InlineData("/nginx/things/x", nameof(RegistryResource.Unknown), "", "")]
+    public void Paths_split_into_repository_and_reference_from_the_end(string path, string resource, string name, string reference)
     {
         var parsed = RegistryPath.Parse(path);
 
-        Assert.Equal(resource, parsed.Resource);
+        Assert.Equal(Enum.Parse<RegistryResource>(resource), parsed.Resource);
         Assert.Equal(name, parsed.Name);
         Assert.Equal(reference, parsed.Reference);
     }

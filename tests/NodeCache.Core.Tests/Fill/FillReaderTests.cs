@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using NodeCache.Fill;
 using NodeCache.Oci;
@@ -79,9 +80,10 @@ public sealed class FillReaderTests : IDisposable
         fill.Commit(cachedPath);
 
         var pipe = new Pipe();
-        await FillReader.CopyAsync(fill, null, pipe.Writer, CancellationToken.None).WaitAsync(Patience);
+        var copy = FillReader.CopyAsync(fill, null, pipe.Writer, CancellationToken.None);
 
         Assert.Equal(_content, await ReadExactlyAsync(pipe.Reader, _content.Length));
+        await copy.WaitAsync(Patience);
     }
 
     [Fact]

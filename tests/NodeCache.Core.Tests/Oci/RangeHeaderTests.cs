@@ -12,7 +12,7 @@ public sealed class RangeHeaderTests
     [InlineData("bytes=999-999", 999, 999)]
     [InlineData("bytes=-10", 990, 999)]
     [InlineData("bytes=-5000", 0, 999)]
-    [InlineData("BYTES = 5-6", 5, 6)]
+    [InlineData("Bytes=5-6", 5, 6)]
     public void A_single_range_inside_the_blob_is_partial(string header, long first, long last)
     {
         Assert.Equal(RangeRequest.Partial, RangeHeader.Parse(header, 1000, out var range));
