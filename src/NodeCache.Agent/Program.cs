@@ -7,6 +7,7 @@ using NodeCache.Store;
 using NodeCache.Telemetry;
 using NodeCache.Upstream;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 if (AgentSettings.WantsHelp(args))
 {
@@ -74,7 +75,7 @@ services.AddSingleton<ManifestEndpoint>();
 services.AddSingleton<BlobEndpoint>();
 services.AddSingleton<RegistryEndpoint>();
 services.AddHostedService<IndexCheckpoints>();
-services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(MirrorMetrics.MeterName).AddPrometheusExporter());
+services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("nodecache-agent")).WithMetrics(metrics => metrics.AddMeter(MirrorMetrics.MeterName).AddPrometheusExporter());
 
 var app = builder.Build();
 var logger = app.Services.GetRequiredService<ILogger<Program>>();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using NodeCache.Mirror;
 
@@ -7,6 +8,9 @@ namespace NodeCache.Agent.Registry;
 /// <summary>Writes the distribution spec's error body: <c>{"errors":[{"code","message","detail"}]}</c>.</summary>
 internal static class OciErrorResponse
 {
+    // Messages quote names with apostrophes; keep them readable (control characters are still escaped).
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static Task WriteAsync(HttpContext context, HttpStatusCode status, string code, string message) =>
         WriteAsync(context, new MirrorError(status, code, message));
 
@@ -23,7 +27,7 @@ internal static class OciErrorResponse
     private static string Serialize(MirrorError error)
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
             json.WriteStartArray("errors");

@@ -101,71 +101,118 @@ public sealed class BlobFills
     private async Task CopyAsync(UpstreamRoute route, BlobFill fill, HttpContent content, TaskCompletionSource<BlobSource> started)
     {
         var tempPath = fill.TempPath;
+        (FillOutcome Outcome, string Detail) result;
+        try
+        {
+            using var file = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            // Readers may open the file only once it exists.
+            started.SetResult(new BlobSource(null, fill, null));
+            result = await ReceiveAsync(route, fill, content, file).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            result = (FillOutcome.DiskFailed, ex.Message);
+        }
+        try
+        {
+            if (result.Outcome == FillOutcome.Verified)
+            {
+                var cached = _store.Commit(tempPath, fill.Digest, fill.Written, fill.MediaType);
+                fill.Commit(cached.Path);
+                _logger.LogInformation("Cached blob {Digest} ({Size} bytes) from {Registry}", fill.Digest, cached.Size, route.Registry);
+                return;
+            }
+        }
+        catch (IOException ex)
+        {
+            result = (FillOutcome.DiskFailed, ex.Message);
+        }
+        finally
+        {
+            _inFlight.TryRemove(new(fill.Digest, started.Task));
+        }
+        _metrics.FillFailed(MetricReason(result.Outcome));
+        _logger.LogWarning("Fill of {Digest} from {Registry} abandoned after {Written} bytes ({Outcome}): {Detail}", fill.Digest, route.Registry, fill.Written, result.Outcome, result.Detail);
+        _store.DiscardTemp(tempPath);
+        fill.Fail($"{result.Outcome}: {result.Detail}");
+        started.TrySetResult(new BlobSource(null, null, new MirrorError(System.Net.HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}")));
+    }
+
+    /// <summary>Copies the upstream body into the file, hashing as it goes; the file is flushed to disk only when the bytes are the digest's.</summary>
+    private async Task<(FillOutcome, string)> ReceiveAsync(UpstreamRoute route, BlobFill fill, HttpContent content, Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
-            using (var file = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long written = 0;
+            try
             {
-                // Readers may open the file only once it exists.
-                started.SetResult(new BlobSource(null, fill, null));
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 var body = await content.ReadAsStreamAsync(_stopping).ConfigureAwait(false);
                 await using (body.ConfigureAwait(false))
                 {
-                    long written = 0;
                     int read;
                     while ((read = await body.ReadAsync(buffer, _stopping).ConfigureAwait(false)) > 0)
                     {
                         if (written + read > fill.Size)
                         {
-                            throw new FillAbandonedException("size_mismatch", $"upstream sent more than the {fill.Size} bytes it announced");
+                            return (FillOutcome.SizeMismatch, $"upstream sent more than the {fill.Size} bytes it announced");
                         }
                         hash.AppendData(buffer, 0, read);
-                        await RandomAccess.WriteAsync(file, buffer.AsMemory(0, read), written, _stopping).ConfigureAwait(false);
+                        await WriteAsync(file, buffer.AsMemory(0, read), written).ConfigureAwait(false);
                         written += read;
                         _metrics.UpstreamBytes(route.Registry, read);
                         fill.Advance(written);
                     }
-                    if (fill.Size is { } size && written != size)
-                    {
-                        throw new FillAbandonedException("size_mismatch", $"upstream sent {written} of the {size} bytes it announced");
-                    }
-                    Span<byte> actual = stackalloc byte[Digest.HashSize];
-                    hash.GetHashAndReset(actual);
-                    if (Digest.FromHash(actual) != fill.Digest)
-                    {
-                        throw new FillAbandonedException("digest_mismatch", $"upstream bytes hash to {Digest.FromHash(actual)}");
-                    }
-                    RandomAccess.FlushToDisk(file);
                 }
             }
-            var cached = _store.Commit(tempPath, fill.Digest, fill.Written, fill.MediaType);
-            fill.Commit(cached.Path);
-            _logger.LogInformation("Cached blob {Digest} ({Size} bytes) from {Registry}", fill.Digest, cached.Size, route.Registry);
-        }
-        catch (Exception ex)
-        {
-            var reason = ex switch
+            catch (Exception ex) when (ex is not DiskWriteException)
             {
-                FillAbandonedException abandoned => abandoned.Reason,
-                IOException when ex.InnerException is null && ex is not HttpIOException => "disk",
-                _ => "upstream",
-            };
-            _metrics.FillFailed(reason);
-            _logger.LogWarning("Fill of {Digest} from {Registry} abandoned after {Written} bytes ({Reason}): {Message}", fill.Digest, route.Registry, fill.Written, reason, ex.Message);
-            _store.DiscardTemp(tempPath);
-            fill.Fail(ex.Message);
-            started.TrySetResult(new BlobSource(null, null, new MirrorError(System.Net.HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}")));
+                return (FillOutcome.UpstreamFailed, ex.Message);
+            }
+            if (fill.Size is { } size && written != size)
+            {
+                return (FillOutcome.SizeMismatch, $"upstream sent {written} of the {size} bytes it announced");
+            }
+            Span<byte> actual = stackalloc byte[Digest.HashSize];
+            hash.GetHashAndReset(actual);
+            if (Digest.FromHash(actual) != fill.Digest)
+            {
+                return (FillOutcome.DigestMismatch, $"upstream bytes hash to {Digest.FromHash(actual)}");
+            }
+            RandomAccess.FlushToDisk(file);
+            return (FillOutcome.Verified, "");
+        }
+        catch (DiskWriteException ex)
+        {
+            return (FillOutcome.DiskFailed, ex.InnerException!.Message);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            _inFlight.TryRemove(new(fill.Digest, started.Task));
         }
     }
 
-    private sealed class FillAbandonedException(string reason, string message) : Exception(message)
+    // Tells a failing disk apart from a failing upstream, which both surface as IOException.
+    private async ValueTask WriteAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, ReadOnlyMemory<byte> bytes, long offset)
     {
-        public string Reason { get; } = reason;
+        try
+        {
+            await RandomAccess.WriteAsync(file, bytes, offset, _stopping).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new DiskWriteException(ex);
+        }
     }
+
+    private static string MetricReason(FillOutcome outcome) => outcome switch
+    {
+        FillOutcome.SizeMismatch => "size_mismatch",
+        FillOutcome.DigestMismatch => "digest_mismatch",
+        FillOutcome.DiskFailed => "disk",
+        _ => "upstream",
+    };
+
+    private sealed class DiskWriteException(IOException inner) : Exception(inner.Message, inner);
 }
