@@ -33,10 +33,14 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     /// <summary>Completes with the exit code when the process ends; never waits for pipes that grandchildren may hold open.</summary>
     public Task<int> Exited => _exited.Task;
 
+    /// <summary>
+    /// Starts the process with its output going to <paramref name="output"/>, which the caller owns: a fixture that
+    /// restarts its process passes the same one again, so the log runs on across restarts.
+    /// </summary>
     public static ChildProcess Start(
         string fileName,
         IEnumerable<string> arguments,
-        string? logPath = null,
+        CapturedOutput output,
         IReadOnlyDictionary<string, string>? environment = null,
         string? workingDirectory = null)
     {
@@ -59,7 +63,6 @@ internal sealed partial class ChildProcess : IAsyncDisposable
                 info.Environment[key] = value;
             }
         }
-        var output = new CapturedOutput(logPath);
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var child = new ChildProcess(process, output, fileName + " " + string.Join(' ', info.ArgumentList));
         process.OutputDataReceived += (_, e) =>
@@ -123,7 +126,6 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     {
         await StopAsync(TimeSpan.FromSeconds(10));
         _process.Dispose();
-        Output.Dispose();
     }
 
     private void KillTree()

@@ -24,6 +24,7 @@ internal sealed class ContainerdProcess : IAsyncDisposable
 
     private readonly TempFolder _folder;
     private readonly string _ctr;
+    private readonly CapturedOutput _output;
     private ChildProcess _process = null!;
     private GrpcChannel? _channel;
 
@@ -37,6 +38,7 @@ internal sealed class ContainerdProcess : IAsyncDisposable
         SocketPath = folder.Combine("c.sock");
         LogPath = folder.Combine("containerd.log");
         ConfigPath = folder.Combine("config.toml");
+        _output = new CapturedOutput(LogPath);
         File.WriteAllText(ConfigPath, Config());
     }
 
@@ -208,7 +210,7 @@ internal sealed class ContainerdProcess : IAsyncDisposable
         return new ImageService.ImageServiceClient(_channel);
     }
 
-    public string LogTail(int lines = 60) => $"--- containerd log tail ({LogPath})\n{_process.Output.Tail(lines)}";
+    public string LogTail(int lines = 60) => $"--- containerd log tail ({LogPath})\n{_output.Tail(lines)}";
 
     public async ValueTask DisposeAsync()
     {
@@ -218,19 +220,20 @@ internal sealed class ContainerdProcess : IAsyncDisposable
             await _process.StopAsync(TimeSpan.FromSeconds(10));
             await _process.DisposeAsync();
         }
+        _output.Dispose();
         MountTable.UnmountUnder(_folder.Path);
         _folder.Dispose();
     }
 
     private async Task LaunchAsync(CancellationToken cancellationToken)
     {
-        _process = ChildProcess.Start(RequiredTools.Containerd, ["--config", ConfigPath, "--log-level", "info"], LogPath);
+        _process = ChildProcess.Start(RequiredTools.Containerd, ["--config", ConfigPath, "--log-level", "info"], _output);
         var clock = Stopwatch.StartNew();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(StartTimeout);
         try
         {
-            var booted = _process.Output.WaitForLineAsync(l => l.Text.Contains("containerd successfully booted", StringComparison.Ordinal), timeout.Token);
+            var booted = _output.WaitForLineAsync(l => l.Text.Contains("containerd successfully booted", StringComparison.Ordinal), timeout.Token);
             if (await Task.WhenAny(booted, _process.Exited) != booted)
             {
                 throw new InvalidOperationException($"containerd exited with code {_process.Exited.Result} while starting\n{LogTail()}");

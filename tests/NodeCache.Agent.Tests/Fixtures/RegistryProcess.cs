@@ -17,6 +17,7 @@ internal sealed class RegistryProcess : IAsyncDisposable
     private readonly string _configPath;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly List<RegistryRequest> _requests = [];
+    private readonly CapturedOutput _output;
     private ChildProcess _process = null!;
     private int _parsedLines;
 
@@ -29,6 +30,7 @@ internal sealed class RegistryProcess : IAsyncDisposable
         StorageDirectory = folder.Combine("storage", create: true);
         LogPath = folder.Combine("registry.log");
         _configPath = folder.Combine("config.yml");
+        _output = new CapturedOutput(LogPath);
         File.WriteAllText(_configPath, Config(port));
     }
 
@@ -67,7 +69,7 @@ internal sealed class RegistryProcess : IAsyncDisposable
     {
         lock (_requests)
         {
-            var lines = _process.Output.Lines(OutputStream.Stderr);
+            var lines = _output.Lines(OutputStream.Stderr);
             for (; _parsedLines < lines.Count; _parsedLines++)
             {
                 var request = RegistryRequest.FromLogLine(lines[_parsedLines]);
@@ -93,7 +95,7 @@ internal sealed class RegistryProcess : IAsyncDisposable
         timeout.CancelAfter(TimeSpan.FromSeconds(10));
         try
         {
-            await _process.Output.WaitForLineAsync(l => l.Stream == OutputStream.Stderr && l.Text.Contains(marker, StringComparison.Ordinal), timeout.Token);
+            await _output.WaitForLineAsync(l => l.Stream == OutputStream.Stderr && l.Text.Contains(marker, StringComparison.Ordinal), timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -126,14 +128,10 @@ internal sealed class RegistryProcess : IAsyncDisposable
             && (reference is null || r.Reference == reference)
             && (repository is null || r.Repository == repository));
 
-    public string LogTail(int lines = 40) => $"--- registry log tail ({LogPath})\n{_process.Output.Tail(lines)}";
+    public string LogTail(int lines = 40) => $"--- registry log tail ({LogPath})\n{_output.Tail(lines)}";
 
     /// <summary>Stops the registry; its storage and port are kept for <see cref="RestartAsync"/>, as an upstream outage would.</summary>
-    public async Task StopAsync()
-    {
-        Requests();
-        await _process.StopAsync(TimeSpan.FromSeconds(10));
-    }
+    public Task StopAsync() => _process.StopAsync(TimeSpan.FromSeconds(10));
 
     /// <summary>Starts the registry again on the same port with the same storage.</summary>
     public async Task RestartAsync(CancellationToken cancellationToken = default)
@@ -151,6 +149,7 @@ internal sealed class RegistryProcess : IAsyncDisposable
         {
             await _process.DisposeAsync();
         }
+        _output.Dispose();
         _http.Dispose();
         _folder.Dispose();
     }
@@ -161,12 +160,9 @@ internal sealed class RegistryProcess : IAsyncDisposable
     {
         if (_process is not null)
         {
-            // The new process starts its log from scratch; keep what the old one recorded.
-            Requests();
             await _process.DisposeAsync();
-            _parsedLines = 0;
         }
-        _process = ChildProcess.Start(RequiredTools.DockerRegistry, ["serve", _configPath], LogPath);
+        _process = ChildProcess.Start(RequiredTools.DockerRegistry, ["serve", _configPath], _output);
         var deadline = DateTime.UtcNow + StartTimeout;
         while (true)
         {
