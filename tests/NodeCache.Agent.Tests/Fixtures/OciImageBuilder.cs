@@ -36,8 +36,8 @@ internal sealed class OciImageBuilder : IDisposable
 
     /// <summary>
     /// One image. Each entry of <paramref name="layerSizes"/> is a layer holding that many bytes of random file
-    /// content (split over <paramref name="filesPerLayer"/> files); random bytes do not compress, so the blob is
-    /// about as big. Every layer this builder makes has content of its own.
+    /// content (split over <paramref name="filesPerLayer"/> files); random bytes do not compress, so the blob comes
+    /// out a few percent bigger than that. Every layer this builder makes has content of its own.
     /// </summary>
     public async Task<BuiltImage> BuildAsync(
         string repository,
