@@ -52,7 +52,9 @@ public sealed class ContainerdProcessTests(ContainerdFixture fixture) : IClassFi
         Assert.Contains($"{host}/{image.Repository}@{image.ManifestDigest}", status.RepoDigests);
         await Containerd.CriRemoveAsync(reference);
         Assert.Null(await Containerd.CriImageStatusAsync(reference));
-        Assert.Equal(1, await registry.CountBlobGetsAsync(image.Layers[0].Digest));
+        Assert.Equal(imageRef, await Containerd.CriPullAsync(reference));
+        await Containerd.CriRemoveAsync(reference);
+        Assert.Equal(2, await registry.CountBlobGetsAsync(image.Layers[0].Digest));
     }
 
     [Fact]

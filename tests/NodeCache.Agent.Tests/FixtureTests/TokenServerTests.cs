@@ -34,6 +34,8 @@ public sealed class TokenServerTests
         Assert.Equal(tokens.Service, parsed.Service);
         Assert.Equal("repository:library/app:pull", parsed.Scope);
 
+        Assert.Contains(await registry.RequestsAsync(), r => r.Status == 401 && r.IsBlob(image.Layers[0].Digest));
+
         using var client = new DistributionClient(registry.BaseUri);
         using var blob = await client.GetBlobAsync("library/app", image.Layers[0].Digest);
         Assert.Equal(HttpStatusCode.OK, blob.StatusCode);
@@ -81,6 +83,20 @@ public sealed class TokenServerTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, error.StatusCode);
         Assert.Equal(401, tokens.Requests().Single().Status);
+    }
+
+    [Fact]
+    public async Task The_token_server_admin_seeds_images_without_a_grant_in_the_policy()
+    {
+        await using var tokens = await TokenServer.StartAsync(new AccessPolicy());
+        await using var registry = await RegistryProcess.StartAsync(tokens);
+        using var builder = new OciImageBuilder(seed: 24);
+        var image = await builder.BuildAsync("private/seeded", "1", [4 * OciImageBuilder.KiB]);
+
+        await OciPusher.For(registry).PushAsync(image);
+
+        Assert.Equal(1, tokens.CountRequests("repository:private/seeded:pull,push", tokens.Admin.UserName));
+        Assert.Equal(1, await registry.CountManifestRequestsAsync("1", "PUT"));
     }
 
     [Fact]

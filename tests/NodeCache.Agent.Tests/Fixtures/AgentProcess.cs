@@ -93,6 +93,7 @@ internal sealed class AgentProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
+                await _process.DrainOutputAsync(TimeSpan.FromSeconds(2));
                 throw new InvalidOperationException($"nodecache-agent exited with code {await _process.Exited} before it was ready\n{LogTail()}");
             }
             try

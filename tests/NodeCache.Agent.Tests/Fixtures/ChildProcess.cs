@@ -14,6 +14,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 
     private readonly Process _process;
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _outputClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _openStreams = 2;
 
     private ChildProcess(Process process, CapturedOutput output, string commandLine)
     {
@@ -37,6 +39,23 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     /// Starts the process with its output going to <paramref name="output"/>, which the caller owns: a fixture that
     /// restarts its process passes the same one again, so the log runs on across restarts.
     /// </summary>
+    /// <summary>
+    /// Waits until the process's stdout and stderr reached end of file, so its last words (a fatal error printed just
+    /// before exiting) are in <see cref="Output"/>. Gives up after <paramref name="timeout"/>: a grandchild may hold
+    /// the pipes open.
+    /// </summary>
+    public async Task DrainOutputAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _outputClosed.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            // Whatever arrived is what there is.
+        }
+    }
+
     public static ChildProcess Start(
         string fileName,
         IEnumerable<string> arguments,
@@ -65,20 +84,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         }
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var child = new ChildProcess(process, output, fileName + " " + string.Join(' ', info.ArgumentList));
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                output.Add(OutputStream.Stdout, e.Data);
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                output.Add(OutputStream.Stderr, e.Data);
-            }
-        };
+        process.OutputDataReceived += (_, e) => child.Receive(OutputStream.Stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => child.Receive(OutputStream.Stderr, e.Data);
         process.Exited += (_, _) => child._exited.TrySetResult(SafeExitCode(process));
         if (!process.Start())
         {
@@ -126,6 +133,18 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     {
         await StopAsync(TimeSpan.FromSeconds(10));
         _process.Dispose();
+    }
+
+    private void Receive(OutputStream stream, string? line)
+    {
+        if (line is not null)
+        {
+            Output.Add(stream, line);
+        }
+        else if (Interlocked.Decrement(ref _openStreams) == 0)
+        {
+            _outputClosed.TrySetResult();
+        }
     }
 
     private void KillTree()

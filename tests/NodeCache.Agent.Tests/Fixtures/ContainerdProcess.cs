@@ -236,7 +236,8 @@ internal sealed class ContainerdProcess : IAsyncDisposable
             var booted = _output.WaitForLineAsync(l => l.Text.Contains("containerd successfully booted", StringComparison.Ordinal), timeout.Token);
             if (await Task.WhenAny(booted, _process.Exited) != booted)
             {
-                throw new InvalidOperationException($"containerd exited with code {_process.Exited.Result} while starting\n{LogTail()}");
+                await _process.DrainOutputAsync(TimeSpan.FromSeconds(2));
+                throw new InvalidOperationException($"containerd exited with code {await _process.Exited} while starting\n{LogTail()}");
             }
             await booted;
             // The CRI plugin finishes initializing after boot; until then it answers "server is not initialized yet".

@@ -13,8 +13,9 @@ internal sealed class OciPusher(DistributionClient client)
     /// <summary>Blobs up to this size go up in one PUT; bigger ones in PATCH chunks of this size, as docker push does.</summary>
     public const int ChunkSize = 16 * 1024 * 1024;
 
+    /// <summary>A pusher for the registry; on a token registry it pushes as the token server's admin unless given other credentials.</summary>
     public static OciPusher For(RegistryProcess registry, NetworkCredential? credentials = null) =>
-        new(new DistributionClient(registry.BaseUri, credentials));
+        new(new DistributionClient(registry.BaseUri, credentials ?? registry.Tokens?.Admin));
 
     public DistributionClient Client => client;
 

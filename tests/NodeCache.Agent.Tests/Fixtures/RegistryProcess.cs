@@ -51,16 +51,24 @@ internal sealed class RegistryProcess : IAsyncDisposable
 
     public static async Task<RegistryProcess> StartAsync(TokenServer? tokens = null, CancellationToken cancellationToken = default)
     {
-        var registry = new RegistryProcess(TempFolder.Create("registry"), tokens, LoopbackPort.Next());
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await registry.LaunchAsync(cancellationToken);
-            return registry;
-        }
-        catch
-        {
-            await registry.DisposeAsync();
-            throw;
+            var registry = new RegistryProcess(TempFolder.Create("registry"), tokens, LoopbackPort.Next());
+            try
+            {
+                await registry.LaunchAsync(cancellationToken);
+                return registry;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && registry._output.Text().Contains("address already in use", StringComparison.Ordinal))
+            {
+                // Another process took the port between LoopbackPort releasing it and the registry binding it.
+                await registry.DisposeAsync();
+            }
+            catch
+            {
+                await registry.DisposeAsync();
+                throw;
+            }
         }
     }
 
@@ -168,7 +176,8 @@ internal sealed class RegistryProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"docker-registry exited with code {_process.Exited.Result} while starting\n{LogTail()}");
+                await _process.DrainOutputAsync(TimeSpan.FromSeconds(2));
+                throw new InvalidOperationException($"docker-registry exited with code {await _process.Exited} while starting\n{LogTail()}");
             }
             try
             {

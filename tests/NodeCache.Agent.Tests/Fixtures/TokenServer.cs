@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -54,6 +55,12 @@ internal sealed class TokenServer : IAsyncDisposable
     /// <summary>What <c>expires_in</c> announces, and how long tokens stay valid. Tests of token refresh shorten it.</summary>
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// A user with pull and push on every repository, added to the policy at start, so fixtures can seed images
+    /// without each test granting push to someone. Its token requests are recorded like any other.
+    /// </summary>
+    public NetworkCredential Admin { get; } = new("nodecache-admin", Guid.NewGuid().ToString("N"));
+
     public static async Task<TokenServer> StartAsync(AccessPolicy policy, string service = DefaultService, string issuer = DefaultIssuer)
     {
         var folder = TempFolder.Create("token");
@@ -62,6 +69,7 @@ internal sealed class TokenServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var server = new TokenServer(app, new RegistryTokenSigner(issuer), policy, folder, service);
+        policy.WithUser(server.Admin.UserName, server.Admin.Password).Grant(server.Admin.UserName, "*", RepositoryAccess.Pull, RepositoryAccess.Push);
         app.MapGet("/token", server.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
