@@ -36,10 +36,6 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     public Task<int> Exited => _exited.Task;
 
     /// <summary>
-    /// Starts the process with its output going to <paramref name="output"/>, which the caller owns: a fixture that
-    /// restarts its process passes the same one again, so the log runs on across restarts.
-    /// </summary>
-    /// <summary>
     /// Waits until the process's stdout and stderr reached end of file, so its last words (a fatal error printed just
     /// before exiting) are in <see cref="Output"/>. Gives up after <paramref name="timeout"/>: a grandchild may hold
     /// the pipes open.
@@ -56,6 +52,10 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the process with its output going to <paramref name="output"/>, which the caller owns: a fixture that
+    /// restarts its process passes the same one again, so the log runs on across restarts.
+    /// </summary>
     public static ChildProcess Start(
         string fileName,
         IEnumerable<string> arguments,

@@ -10,6 +10,9 @@ namespace NodeCache.Agent.Tests.Fixtures;
 /// </summary>
 internal sealed class RegistryProcess : IAsyncDisposable
 {
+    // Requests whose URI carries this are the fixture's own (readiness polls, log sentinels) and are not reported.
+    private const string SentinelMarker = "nodecache-log-sentinel";
+
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
 
     private readonly TempFolder _folder;
@@ -162,8 +165,6 @@ internal sealed class RegistryProcess : IAsyncDisposable
         _folder.Dispose();
     }
 
-    private const string SentinelMarker = "nodecache-log-sentinel";
-
     private async Task LaunchAsync(CancellationToken cancellationToken)
     {
         if (_process is not null)
@@ -181,7 +182,7 @@ internal sealed class RegistryProcess : IAsyncDisposable
             }
             try
             {
-                using var response = await _http.GetAsync(new Uri(BaseUri, "/v2/"), cancellationToken);
+                using var response = await _http.GetAsync(new Uri(BaseUri, $"/v2/?{SentinelMarker}=ready"), cancellationToken);
                 if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
                 {
                     return;
