@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace NodeCache.Agent.Tests.Fixtures;
+
+/// <summary>
+/// The real <c>nodecache-agent</c>, run from the test output folder (the test project references the agent project,
+/// so its build lands there) with <c>--listen 127.0.0.1:&lt;port&gt; --cache-dir &lt;temp&gt;</c> and the test's
+/// own arguments. Its output is captured for assertions and for the messages of failed waits.
+/// </summary>
+internal sealed class AgentProcess : IAsyncDisposable
+{
+    public const string AssemblyName = "nodecache-agent";
+
+    private static readonly TimeSpan DefaultReadyTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly TempFolder _folder;
+    private readonly CapturedOutput _output;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private ChildProcess _process = null!;
+
+    private AgentProcess(TempFolder folder, int port, string cacheDir, IReadOnlyList<string> extraArguments)
+    {
+        _folder = folder;
+        HostPort = $"127.0.0.1:{port}";
+        BaseUri = new Uri($"http://{HostPort}/");
+        CacheDir = cacheDir;
+        LogPath = folder.Combine("agent.log");
+        Arguments = ["--listen", HostPort, "--cache-dir", CacheDir, .. extraArguments];
+        _output = new CapturedOutput(LogPath);
+    }
+
+    public Uri BaseUri { get; }
+
+    /// <summary><c>127.0.0.1:port</c>, the form hosts.toml mirror URLs and <c>--listen</c> use.</summary>
+    public string HostPort { get; }
+
+    public string CacheDir { get; }
+
+    public string LogPath { get; }
+
+    /// <summary>Everything the agent was started with, <c>--listen</c> and <c>--cache-dir</c> first.</summary>
+    public IReadOnlyList<string> Arguments { get; }
+
+    /// <summary>stdout and stderr of every run of the agent, restarts included.</summary>
+    public CapturedOutput Output => _output;
+
+    public int Pid => _process.Pid;
+
+    public bool HasExited => _process.HasExited;
+
+    public Task<int> Exited => _process.Exited;
+
+    /// <summary>Where the agent's build is expected: beside the test assembly.</summary>
+    public static string AssemblyPath => Path.Combine(AppContext.BaseDirectory, AssemblyName + ".dll");
+
+    /// <summary>The <c>--upstream</c> argument that maps a registry host name to an upstream URL.</summary>
+    public static string[] Upstream(string registryHost, Uri upstream) =>
+        ["--upstream", $"{registryHost}={upstream.ToString().TrimEnd('/')}"];
+
+    /// <summary>Launches the agent without waiting for it to be ready; <paramref name="cacheDir"/> reuses a cache left by an earlier agent.</summary>
+    public static AgentProcess Launch(IEnumerable<string> arguments, string? cacheDir = null)
+    {
+        var folder = TempFolder.Create("agent");
+        var agent = new AgentProcess(folder, LoopbackPort.Next(), cacheDir ?? folder.Combine("cache", create: true), [.. arguments]);
+        agent.Run();
+        return agent;
+    }
+
+    /// <summary>Launches the agent and waits until <c>/readyz</c> answers 200.</summary>
+    public static async Task<AgentProcess> StartAsync(IEnumerable<string> arguments, string? cacheDir = null, CancellationToken cancellationToken = default)
+    {
+        var agent = Launch(arguments, cacheDir);
+        try
+        {
+            await agent.WaitReadyAsync(cancellationToken: cancellationToken);
+            return agent;
+        }
+        catch
+        {
+            await agent.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Polls <c>GET /readyz</c> until it answers 200; fails at once if the agent exits, and with its log on timeout.</summary>
+    public async Task WaitReadyAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var limit = timeout ?? DefaultReadyTimeout;
+        var clock = Stopwatch.StartNew();
+        var last = "no answer yet";
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                await _process.DrainOutputAsync(TimeSpan.FromSeconds(2));
+                throw new InvalidOperationException($"nodecache-agent exited with code {await _process.Exited} before it was ready\n{LogTail()}");
+            }
+            try
+            {
+                using var response = await _http.GetAsync(new Uri(BaseUri, "/readyz"), cancellationToken);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+                last = $"GET /readyz answered {(int)response.StatusCode}";
+            }
+            catch (HttpRequestException e)
+            {
+                last = e.Message;
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                last = "GET /readyz timed out";
+            }
+            if (clock.Elapsed > limit)
+            {
+                throw new TimeoutException($"nodecache-agent was not ready within {limit} ({last})\n{LogTail()}");
+            }
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    /// <summary>SIGTERM, a grace period for the agent to finish and flush, then SIGKILL; returns the exit code.</summary>
+    public Task<int> StopAsync(TimeSpan? grace = null) => _process.StopAsync(grace ?? TimeSpan.FromSeconds(15));
+
+    /// <summary>SIGKILL, as a crash or the OOM killer would end it: nothing gets flushed.</summary>
+    public void Kill() => _process.Kill();
+
+    /// <summary>Stops the agent if it still runs, then starts it again with the same arguments, port and cache, and waits until it is ready.</summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_process.HasExited)
+        {
+            await StopAsync();
+        }
+        await _process.DisposeAsync();
+        Run();
+        await WaitReadyAsync(cancellationToken: cancellationToken);
+    }
+
+    public string LogTail(int lines = 60) =>
+        $"--- nodecache-agent output ({string.Join(' ', Arguments)}; {LogPath})\n{_output.Tail(lines)}";
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+        }
+        _output.Dispose();
+        _http.Dispose();
+        _folder.Dispose();
+    }
+
+    private void Run()
+    {
+        if (!File.Exists(AssemblyPath))
+        {
+            throw new InvalidOperationException($"{AssemblyPath} not found: build the solution (tests/run does) so the agent lands beside the tests");
+        }
+        _process = ChildProcess.Start(
+            DotnetHost(),
+            ["exec", AssemblyPath, .. Arguments],
+            _output,
+            // Plain output: no ANSI colours in what tests read, and no telemetry from a test run.
+            new Dictionary<string, string>
+            {
+                ["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = "false",
+                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            },
+            _folder.Path);
+    }
+
+    /// <summary>The dotnet host running these tests, so the agent runs on the same runtime; PATH's otherwise.</summary>
+    private static string DotnetHost()
+    {
+        if (Environment.ProcessPath is { } current && Path.GetFileNameWithoutExtension(current) == "dotnet")
+        {
+            return current;
+        }
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host))
+        {
+            return host;
+        }
+        return RequiredTools.Find("dotnet");
+    }
+}

@@ -1,0 +1,10 @@
+namespace NodeCache.Agent.Tests.Fixtures;
+
+/// <summary>One call to the token endpoint as the server saw it: who asked (by Basic auth), for what, and what was granted.</summary>
+internal sealed record TokenRequest(
+    DateTimeOffset At,
+    string? User,
+    string? Service,
+    IReadOnlyList<string> Scopes,
+    IReadOnlyList<RepositoryAccess> Granted,
+    int Status);
