@@ -9,9 +9,31 @@ namespace NodeCache.Agent.Registry;
 /// The pull side of the distribution API under <c>/v2/</c>: validates the path, picks the upstream from <c>?ns=</c>,
 /// and hands manifests and blobs to their endpoints. Anything it cannot serve fails fast, so containerd tries its next host.
 /// </summary>
-internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobEndpoint blobs)
+internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobEndpoint blobs, ILogger<RegistryEndpoint> logger)
 {
-    public Task HandleAsync(HttpContext context)
+    public async Task HandleAsync(HttpContext context)
+    {
+        try
+        {
+            await DispatchAsync(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "{Method} {Path}{Query} failed", context.Request.Method, context.Request.Path, context.Request.QueryString);
+            if (context.Response.HasStarted)
+            {
+                context.Abort();
+                return;
+            }
+            context.Response.Clear();
+            await OciErrorResponse.WriteAsync(context, HttpStatusCode.InternalServerError, OciErrorCode.Unknown, "internal error; see the agent's log").ConfigureAwait(false);
+        }
+    }
+
+    private Task DispatchAsync(HttpContext context)
     {
         var request = context.Request;
         context.Response.Headers[RegistryHeaders.ApiVersion] = "registry/2.0";

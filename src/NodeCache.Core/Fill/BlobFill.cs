@@ -76,11 +76,14 @@ public sealed class BlobFill
         Signal();
     }
 
-    internal void Commit(string cachedPath)
+    /// <summary>Moves the file into the cache and ends the fill. The move runs under the path lock, so a reader
+    /// that opens the file meanwhile finds it at one path or the other, never at neither.</summary>
+    /// <param name="moveIntoCache">Renames the temp file into the cache and returns its new path.</param>
+    internal void Commit(Func<string> moveIntoCache)
     {
         lock (_pathGate)
         {
-            _path = cachedPath;
+            _path = moveIntoCache();
         }
         End(FillState.Committed);
     }

@@ -117,9 +117,8 @@ public sealed class BlobFills
         {
             if (result.Outcome == FillOutcome.Verified)
             {
-                var cached = _store.Commit(tempPath, fill.Digest, fill.Written, fill.MediaType);
-                fill.Commit(cached.Path);
-                _logger.LogInformation("Cached blob {Digest} ({Size} bytes) from {Registry}", fill.Digest, cached.Size, route.Registry);
+                fill.Commit(() => _store.Commit(tempPath, fill.Digest, fill.Written, fill.MediaType).Path);
+                _logger.LogInformation("Cached blob {Digest} ({Size} bytes) from {Registry}", fill.Digest, fill.Written, route.Registry);
                 return;
             }
         }

@@ -15,4 +15,5 @@ public static class OciErrorCode
     public const string Unsupported = "UNSUPPORTED";
     public const string RangeInvalid = "RANGE_INVALID";
     public const string Unavailable = "UNAVAILABLE";
+    public const string Unknown = "UNKNOWN";
 }

@@ -29,7 +29,7 @@ public sealed class FillReaderTests : IDisposable
         Assert.False(copy.IsCompleted, "the response ended before the digest was verified");
 
         file.Dispose();
-        fill.Commit(fill.TempPath);
+        fill.Commit(() => fill.TempPath);
         await copy.WaitAsync(Patience);
         Assert.Equal(_content[^1..], await ReadExactlyAsync(pipe.Reader, 1));
     }
@@ -64,7 +64,7 @@ public sealed class FillReaderTests : IDisposable
         Assert.False(copy.IsCompleted);
 
         file.Dispose();
-        fill.Commit(fill.TempPath);
+        fill.Commit(() => fill.TempPath);
         await copy.WaitAsync(Patience);
         Assert.Equal(_content[1999..2000], await ReadExactlyAsync(pipe.Reader, 1));
     }
@@ -76,8 +76,11 @@ public sealed class FillReaderTests : IDisposable
         Write(fill, file, 0, _content.Length);
         file.Dispose();
         var cachedPath = Path.Combine(_folder, "cached");
-        File.Move(fill.TempPath, cachedPath);
-        fill.Commit(cachedPath);
+        fill.Commit(() =>
+        {
+            File.Move(fill.TempPath, cachedPath);
+            return cachedPath;
+        });
 
         var pipe = new Pipe();
         var copy = FillReader.CopyAsync(fill, null, pipe.Writer, CancellationToken.None);
@@ -96,7 +99,7 @@ public sealed class FillReaderTests : IDisposable
         Write(fill, file, 0, _content.Length);
         Assert.Equal(_content[..^1], await ReadExactlyAsync(pipe.Reader, _content.Length - 1));
         file.Dispose();
-        fill.Commit(fill.TempPath);
+        fill.Commit(() => fill.TempPath);
         await copy.WaitAsync(Patience);
         await pipe.Writer.CompleteAsync();
 
