@@ -1,4 +1,4 @@
-using NodeCache.Agent.Tests.Fixtures;
+using NodeCache.Testing;
 using Xunit.Abstractions;
 
 namespace NodeCache.Agent.Tests.Containerd;

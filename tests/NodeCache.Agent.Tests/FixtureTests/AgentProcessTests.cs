@@ -1,4 +1,4 @@
-using NodeCache.Agent.Tests.Fixtures;
+using NodeCache.Testing;
 
 namespace NodeCache.Agent.Tests.FixtureTests;
 

@@ -3,7 +3,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
-using NodeCache.Agent.Tests.Fixtures;
+using NodeCache.Testing;
 using NodeCache.Oci;
 
 namespace NodeCache.Agent.Tests.FixtureTests;

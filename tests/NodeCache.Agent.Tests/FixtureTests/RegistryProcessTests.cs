@@ -1,6 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
-using NodeCache.Agent.Tests.Fixtures;
+using NodeCache.Testing;
 using NodeCache.Oci;
 
 namespace NodeCache.Agent.Tests.FixtureTests;

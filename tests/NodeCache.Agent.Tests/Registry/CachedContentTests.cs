@@ -1,5 +1,5 @@
 using System.Net;
-using NodeCache.Agent.Tests.Fixtures;
+using NodeCache.Testing;
 using NodeCache.Oci;
 
 namespace NodeCache.Agent.Tests.Registry;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using NodeCache.Agent.Tests.Fixtures;
+using NodeCache.Testing;
 using NodeCache.Oci;
 
 namespace NodeCache.Agent.Tests.Registry;

@@ -5,14 +5,14 @@ using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// Signs registry bearer tokens the way the distribution registry verifies them: RS256 with the signing certificate
 /// in the <c>x5c</c> header, checked against the <c>rootcertbundle</c> the registry was started with. The certificate
 /// is self-signed, so it is its own root; it carries no extended key usage, which Go's verifier reads as "any".
 /// </summary>
-internal sealed class RegistryTokenSigner : IDisposable
+public sealed class RegistryTokenSigner : IDisposable
 {
     private readonly RSA _key;
     private readonly X509Certificate2 _certificate;

@@ -1,7 +1,7 @@
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>One call to the token endpoint as the server saw it: who asked (by Basic auth), for what, and what was granted.</summary>
-internal sealed record TokenRequest(
+public sealed record TokenRequest(
     DateTimeOffset At,
     string? User,
     string? Service,

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// A read-only stream of a fixed length of pseudo-random bytes determined by a seed: a layer's file content, made as
@@ -10,7 +10,7 @@ namespace NodeCache.Agent.Tests.Fixtures;
 /// time a big layer takes to build. The stream reports itself seekable only so TarWriter can read its Length; it
 /// can only be read forward.
 /// </summary>
-internal sealed class SeededRandomStream : Stream
+public sealed class SeededRandomStream : Stream
 {
     private const int BlockSize = 64 * 1024;
 

@@ -1,14 +1,14 @@
 using System.Net;
 using System.Net.Http.Headers;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// Pushes built images with the distribution push API: blobs through an upload session (one monolithic PUT, or
 /// PATCH chunks then a closing PUT for big ones), then the manifest with its media type. Token-auth registries are
 /// handled by <see cref="DistributionClient"/>, which fetches a push token with the credentials it was given.
 /// </summary>
-internal sealed class OciPusher(DistributionClient client)
+public sealed class OciPusher(DistributionClient client)
 {
     /// <summary>Blobs up to this size go up in one PUT; bigger ones in PATCH chunks of this size, as docker push does.</summary>
     public const int ChunkSize = 16 * 1024 * 1024;

@@ -5,14 +5,14 @@ using System.Net.Http.Json;
 using System.Text;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// A plain HTTP client for the distribution API of a registry (or of the agent), answering Bearer challenges the way
 /// containerd does: fetch a token from the challenge's realm for its service and scope, with Basic credentials when
 /// given, cache it per scope, and retry the request once.
 /// </summary>
-internal sealed class DistributionClient : IDisposable
+public sealed class DistributionClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly NetworkCredential? _credentials;

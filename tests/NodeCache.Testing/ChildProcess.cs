@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// One external process a fixture started: output captured, stopped by its own PID (SIGTERM, then SIGKILL to the
 /// whole tree), never by name, so parallel fixtures and anything else on the machine are left alone.
 /// </summary>
-internal sealed partial class ChildProcess : IAsyncDisposable
+public sealed partial class ChildProcess : IAsyncDisposable
 {
     private const int SigKill = 9;
     private const int SigTerm = 15;

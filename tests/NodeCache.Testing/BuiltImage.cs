@@ -1,12 +1,12 @@
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// A single-platform image the builder made: its manifest, config and layers with real digests and sizes. Its files
 /// live until the <see cref="OciImageBuilder"/> that made it is disposed.
 /// </summary>
-internal sealed record BuiltImage(
+public sealed record BuiltImage(
     string Repository,
     string? Tag,
     string Architecture,

@@ -1,15 +1,15 @@
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>Which family of media types an image is built with: OCI, or the Docker v2 schema 2 that older registries and Harbor replications still carry.</summary>
-internal enum ManifestFormat
+public enum ManifestFormat
 {
     Oci,
     Docker,
 }
 
-internal static class ManifestFormatMediaTypes
+public static class ManifestFormatMediaTypes
 {
     public static string Manifest(this ManifestFormat format) =>
         format == ManifestFormat.Oci ? MediaTypes.OciManifest : MediaTypes.DockerManifest;

@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>A write-through stream that hashes and counts what passes to the stream under it, so a layer's digest and diff_id come out of the one pass that writes it.</summary>
-internal sealed class DigestingStream(Stream inner, bool leaveOpen) : Stream
+public sealed class DigestingStream(Stream inner, bool leaveOpen) : Stream
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 

@@ -1,10 +1,10 @@
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// A fresh folder under <c>/tmp/nct</c>, deleted with everything in it on dispose. The root is short on purpose:
 /// containerd's socket lives in one and Unix socket paths are limited to 108 bytes.
 /// </summary>
-internal sealed class TempFolder : IDisposable
+public sealed class TempFolder : IDisposable
 {
     private const string Root = "/tmp/nct";
 

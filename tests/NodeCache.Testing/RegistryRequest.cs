@@ -2,10 +2,10 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>What the distribution API route of a request was.</summary>
-internal enum RegistryRoute
+public enum RegistryRoute
 {
     Other,
     Base,
@@ -19,7 +19,7 @@ internal enum RegistryRoute
 /// One request the registry answered, read back from its JSON log (<c>http.request.method</c>,
 /// <c>http.request.uri</c>, <c>http.response.status</c>; a 401 from token auth is logged without a status).
 /// </summary>
-internal sealed partial record RegistryRequest(string Method, string Uri, int Status, DateTimeOffset At)
+public sealed partial record RegistryRequest(string Method, string Uri, int Status, DateTimeOffset At)
 {
     public string Path => Uri.Split('?', 2)[0];
 

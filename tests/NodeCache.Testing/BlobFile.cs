@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>A blob (layer, config, manifest or index) of a built image, on disk so tests can compare served bytes with it.</summary>
-internal sealed record BlobFile(string MediaType, Digest Digest, long Size, string Path)
+public sealed record BlobFile(string MediaType, Digest Digest, long Size, string Path)
 {
     public byte[] ReadAllBytes() => File.ReadAllBytes(Path);
 

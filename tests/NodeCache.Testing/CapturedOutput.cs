@@ -1,9 +1,9 @@
 using System.Text;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>What a child process wrote, line by line, kept in memory for assertions and copied to a log file for post-mortems.</summary>
-internal sealed class CapturedOutput : IDisposable
+public sealed class CapturedOutput : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly List<OutputLine> _lines = [];
@@ -99,10 +99,10 @@ internal sealed class CapturedOutput : IDisposable
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
-internal enum OutputStream
+public enum OutputStream
 {
     Stdout,
     Stderr,
 }
 
-internal readonly record struct OutputLine(OutputStream Stream, string Text, DateTimeOffset At);
+public readonly record struct OutputLine(OutputStream Stream, string Text, DateTimeOffset At);

@@ -1,4 +1,6 @@
-namespace NodeCache.Agent.Tests.Fixtures;
+using NodeCache.Testing;
+
+namespace NodeCache.Agent.Tests;
 
 /// <summary>One containerd for a test class (<c>IClassFixture&lt;ContainerdFixture&gt;</c>): its tests run one after another, so they can share it; other classes get their own.</summary>
 public sealed class ContainerdFixture : IAsyncLifetime

@@ -2,16 +2,16 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
-using NodeCache.Agent.Tests.Cri;
+using NodeCache.Testing.Cri;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// A private containerd (root, state, socket and hosts.toml folder all in one temp folder) with the CRI plugin and
 /// the overlayfs snapshotter, pulling the way a node does: <c>ctr images pull --hosts-dir</c>, and the kubelet's
 /// <c>runtime.v1.ImageService/PullImage</c> over the Unix socket.
 /// </summary>
-internal sealed class ContainerdProcess : IAsyncDisposable
+public sealed class ContainerdProcess : IAsyncDisposable
 {
     /// <summary>The namespace ctr works in by default.</summary>
     public const string DefaultNamespace = "default";

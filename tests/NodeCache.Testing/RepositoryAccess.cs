@@ -1,12 +1,12 @@
 using System.Text.Json.Serialization;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// One entry of a registry token's <c>access</c> claim, and the scope syntax clients ask for it with:
 /// <c>repository:library/app:pull,push</c>.
 /// </summary>
-internal sealed record RepositoryAccess(
+public sealed record RepositoryAccess(
     [property: JsonPropertyName("type")] string Type,
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("actions")] IReadOnlyList<string> Actions)

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// Builds real images into a temp folder: gzip'd tar layers of seeded random files, a config whose diff_ids are the
@@ -12,7 +12,7 @@ namespace NodeCache.Agent.Tests.Fixtures;
 /// Layers are streamed to disk in one pass (tar, hash, gzip, hash, write), so a 200 MiB layer costs no memory.
 /// Same seed, same calls: same bytes. Disposing deletes every file the built images point at.
 /// </summary>
-internal sealed class OciImageBuilder : IDisposable
+public sealed class OciImageBuilder : IDisposable
 {
     public const long KiB = 1024;
     public const long MiB = 1024 * KiB;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>One run of a command-line tool (ctr, say) to completion, with its output and how long it took.</summary>
-internal sealed record ToolRun(string CommandLine, int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
+public sealed record ToolRun(string CommandLine, int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
 {
     public bool Succeeded => ExitCode == 0;
 

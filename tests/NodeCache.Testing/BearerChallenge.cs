@@ -1,9 +1,9 @@
 using System.Text.RegularExpressions;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>The parameters of a <c>WWW-Authenticate: Bearer realm="..",service="..",scope=".."</c> challenge.</summary>
-internal sealed partial record BearerChallenge(string Realm, string? Service, string? Scope, string? Error)
+public sealed partial record BearerChallenge(string Realm, string? Service, string? Scope, string? Error)
 {
     /// <summary>Parses the parameter part (after <c>Bearer </c>); scopes hold commas, so values are read as quoted strings.</summary>
     public static BearerChallenge Parse(string parameters)

@@ -1,10 +1,10 @@
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// Who may do what on the token-protected registry: users with passwords, repositories anyone may pull, and grants of
 /// pull/push to users. Repositories not declared public are private: an anonymous token for one carries no access.
 /// </summary>
-internal sealed class AccessPolicy
+public sealed class AccessPolicy
 {
     private readonly Dictionary<string, string> _passwords = new(StringComparer.Ordinal);
     private readonly List<string> _publicRepositories = [];

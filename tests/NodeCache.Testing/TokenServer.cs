@@ -10,14 +10,14 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// The docker token endpoint (<c>GET /token?service=..&amp;scope=..</c>, optional Basic auth) that a token-auth
 /// registry sends clients to, in-process on 127.0.0.1. Every request is recorded so tests can assert that the token
 /// flow happened, under which user, and that a client reused its token instead of asking again.
 /// </summary>
-internal sealed class TokenServer : IAsyncDisposable
+public sealed class TokenServer : IAsyncDisposable
 {
     public const string DefaultService = "nodecache-test-registry";
     public const string DefaultIssuer = "nodecache-test-token-issuer";

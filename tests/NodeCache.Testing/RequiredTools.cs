@@ -1,10 +1,10 @@
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// Finds the external programs the fixtures drive. A missing one fails the test with the way to get it: a test
 /// that skips for want of containerd would let a broken mirror pass CI unnoticed.
 /// </summary>
-internal static class RequiredTools
+public static class RequiredTools
 {
     // sbin folders are searched too: nginx lives in /usr/sbin and a non-login PATH may lack it.
     private static readonly string[] ExtraFolders = ["/usr/local/sbin", "/usr/sbin", "/sbin"];

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>Hands out free TCP ports on 127.0.0.1 for servers that need their port named before they start.</summary>
-internal static class LoopbackPort
+public static class LoopbackPort
 {
     private static readonly HashSet<int> HandedOut = [];
 

@@ -1,14 +1,14 @@
 using System.Net;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// The real CNCF distribution registry (<c>docker-registry serve</c>) on 127.0.0.1, with filesystem storage in a
 /// temp folder, JSON logs on stderr, deletes enabled, and optionally token auth against a <see cref="TokenServer"/>.
 /// Requests it completed are read back from its log, which is what upstream-traffic assertions count.
 /// </summary>
-internal sealed class RegistryProcess : IAsyncDisposable
+public sealed class RegistryProcess : IAsyncDisposable
 {
     // Requests whose URI carries this are the fixture's own (readiness polls, log sentinels) and are not reported.
     private const string SentinelMarker = "nodecache-log-sentinel";

@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using System.Net;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// The real <c>nodecache-agent</c>, run from the test output folder (the test project references the agent project,
 /// so its build lands there) with <c>--listen 127.0.0.1:&lt;port&gt; --cache-dir &lt;temp&gt;</c> and the test's
 /// own arguments. Its output is captured for assertions and for the messages of failed waits.
 /// </summary>
-internal sealed class AgentProcess : IAsyncDisposable
+public sealed class AgentProcess : IAsyncDisposable
 {
     public const string AssemblyName = "nodecache-agent";
 

@@ -1,9 +1,9 @@
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>A multi-arch image: an OCI index (or Docker manifest list) over one <see cref="BuiltImage"/> per platform.</summary>
-internal sealed record BuiltIndex(string Repository, string Tag, BlobFile Index, IReadOnlyList<BuiltImage> Images)
+public sealed record BuiltIndex(string Repository, string Tag, BlobFile Index, IReadOnlyList<BuiltImage> Images)
 {
     public Digest IndexDigest => Index.Digest;
 

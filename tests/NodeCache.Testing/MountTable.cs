@@ -1,13 +1,13 @@
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
-namespace NodeCache.Agent.Tests.Fixtures;
+namespace NodeCache.Testing;
 
 /// <summary>
 /// Detaches mounts a killed containerd left under its root (overlay snapshots being unpacked, say): a temp folder
 /// with a live mount in it cannot be deleted.
 /// </summary>
-internal static partial class MountTable
+public static partial class MountTable
 {
     private const int MntDetach = 2;
 
