@@ -18,11 +18,11 @@ public sealed class DistributionClient : IDisposable
     private readonly NetworkCredential? _credentials;
     private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
 
-    public DistributionClient(Uri baseUri, NetworkCredential? credentials = null)
+    public DistributionClient(Uri baseUri, NetworkCredential? credentials = null, HttpMessageHandler? handler = null)
     {
         BaseUri = baseUri;
         _credentials = credentials;
-        _http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromMinutes(5) };
+        _http = new HttpClient(handler ?? new SocketsHttpHandler()) { BaseAddress = baseUri, Timeout = TimeSpan.FromMinutes(5) };
     }
 
     public Uri BaseUri { get; }

@@ -15,7 +15,7 @@ public sealed class OciPusher(DistributionClient client)
 
     /// <summary>A pusher for the registry; on a token registry it pushes as the token server's admin unless given other credentials.</summary>
     public static OciPusher For(RegistryProcess registry, NetworkCredential? credentials = null) =>
-        new(new DistributionClient(registry.BaseUri, credentials ?? registry.Tokens?.Admin));
+        new(new DistributionClient(registry.BaseUri, credentials ?? registry.Tokens?.Admin, registry.CreateHandler()));
 
     public DistributionClient Client => client;
 

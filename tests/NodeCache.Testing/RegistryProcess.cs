@@ -17,19 +17,22 @@ public sealed class RegistryProcess : IAsyncDisposable
 
     private readonly TempFolder _folder;
     private readonly TokenServer? _tokens;
+    private readonly TestCertificateAuthority? _tls;
     private readonly string _configPath;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly HttpClient _http;
     private readonly List<RegistryRequest> _requests = [];
     private readonly CapturedOutput _output;
     private ChildProcess _process = null!;
     private int _parsedLines;
 
-    private RegistryProcess(TempFolder folder, TokenServer? tokens, int port)
+    private RegistryProcess(TempFolder folder, TokenServer? tokens, TestCertificateAuthority? tls, int port)
     {
         _folder = folder;
         _tokens = tokens;
+        _tls = tls;
+        _http = new HttpClient(CreateHandler()) { Timeout = TimeSpan.FromSeconds(10) };
         HostPort = $"127.0.0.1:{port}";
-        BaseUri = new Uri($"http://{HostPort}/");
+        BaseUri = new Uri($"{(tls is null ? "http" : "https")}://{HostPort}/");
         StorageDirectory = folder.Combine("storage", create: true);
         LogPath = folder.Combine("registry.log");
         _configPath = folder.Combine("config.yml");
@@ -52,11 +55,12 @@ public sealed class RegistryProcess : IAsyncDisposable
 
     public int Pid => _process.Pid;
 
-    public static async Task<RegistryProcess> StartAsync(TokenServer? tokens = null, CancellationToken cancellationToken = default)
+    /// <param name="tls">Serve HTTPS with this CA's server certificate instead of plain HTTP.</param>
+    public static async Task<RegistryProcess> StartAsync(TokenServer? tokens = null, TestCertificateAuthority? tls = null, CancellationToken cancellationToken = default)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var registry = new RegistryProcess(TempFolder.Create("registry"), tokens, LoopbackPort.Next());
+            var registry = new RegistryProcess(TempFolder.Create("registry"), tokens, tls, LoopbackPort.Next());
             try
             {
                 await registry.LaunchAsync(cancellationToken);
@@ -74,6 +78,9 @@ public sealed class RegistryProcess : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>A handler for clients of this registry: one that trusts its CA when it serves HTTPS.</summary>
+    public HttpMessageHandler CreateHandler() => _tls?.CreateTrustingHandler() ?? new SocketsHttpHandler();
 
     /// <summary>The requests logged so far. The log may lag a response by a few milliseconds: call <see cref="FlushLogAsync"/> first to see them all.</summary>
     public IReadOnlyList<RegistryRequest> Requests()
@@ -212,6 +219,13 @@ public sealed class RegistryProcess : IAsyncDisposable
                   issuer: {_tokens.Issuer}
                   rootcertbundle: {_tokens.RootCertBundlePath}
               """;
+        var tls = _tls is null
+            ? ""
+            : $"""
+                tls:
+                  certificate: {_tls.CertificatePath}
+                  key: {_tls.KeyPath}
+              """;
         return $"""
             version: 0.1
             log:
@@ -230,6 +244,7 @@ public sealed class RegistryProcess : IAsyncDisposable
             http:
               addr: 127.0.0.1:{port}
               secret: {Guid.NewGuid():N}
+            {tls}
             {auth}
             """;
     }
