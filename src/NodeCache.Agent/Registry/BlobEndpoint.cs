@@ -30,7 +30,7 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         }
         else if (source.Fill is { } fill)
         {
-            metrics.Request("blob", "miss");
+            metrics.Request("blob", source.Joined ? "coalesced" : "miss");
             await ServeFillAsync(context, fill).ConfigureAwait(false);
         }
         else

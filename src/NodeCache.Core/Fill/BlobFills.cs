@@ -11,7 +11,8 @@ using NodeCache.Upstream;
 namespace NodeCache.Fill;
 
 /// <summary>What a blob request gets: the cached file, a fill in progress to follow, or the reason there is neither.</summary>
-public readonly record struct BlobSource(CachedBlob? Cached, BlobFill? Fill, MirrorError? Error);
+/// <param name="Joined">The request joined a fill another request started.</param>
+public readonly record struct BlobSource(CachedBlob? Cached, BlobFill? Fill, MirrorError? Error, bool Joined = false);
 
 /// <summary>
 /// Starts at most one upstream download per digest and lets every concurrent request for it follow the same fill.
@@ -49,8 +50,7 @@ public sealed class BlobFills
     {
         if (_inFlight.TryGetValue(digest, out var running))
         {
-            _metrics.Request("blob", "coalesced");
-            return running.WaitAsync(requestAborted);
+            return JoinAsync(running, requestAborted);
         }
         var started = new TaskCompletionSource<BlobSource>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_inFlight.TryAdd(digest, started.Task))
@@ -60,6 +60,9 @@ public sealed class BlobFills
         _ = Task.Run(() => RunAsync(route, repository, digest, started), CancellationToken.None);
         return started.Task.WaitAsync(requestAborted);
     }
+
+    private static async Task<BlobSource> JoinAsync(Task<BlobSource> running, CancellationToken requestAborted) =>
+        await running.WaitAsync(requestAborted).ConfigureAwait(false) with { Joined = true };
 
     private async Task RunAsync(UpstreamRoute route, RepositoryName repository, Digest digest, TaskCompletionSource<BlobSource> started)
     {
