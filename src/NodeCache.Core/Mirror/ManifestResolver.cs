@@ -130,7 +130,10 @@ public sealed class ManifestResolver
             return ManifestAnswer.Failed(new MirrorError(HttpStatusCode.BadGateway, OciErrorCode.DigestInvalid, $"upstream sent {what} whose bytes do not match its digest"));
         }
         var mediaType = content.Headers.ContentType?.MediaType ?? MediaTypes.OciManifest;
-        _store.Put(digest, bytes, mediaType);
+        if (!_store.Contains(digest))
+        {
+            _store.Put(digest, bytes, mediaType);
+        }
         var manifest = new ManifestContent(digest, mediaType, bytes);
         if (expected is null)
         {
