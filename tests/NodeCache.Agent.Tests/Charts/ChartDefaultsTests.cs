@@ -156,9 +156,23 @@ public sealed class ChartDefaultsTests(DefaultRender render) : IClassFixture<Def
         Assert.Equal("5050", liveness["port"].Text);
         Assert.Equal("127.0.0.1", liveness["host"].Text);
 
+        var startup = _chart.AgentContainer["startupProbe"]["httpGet"];
+        Assert.Equal("/healthz", startup["path"].Text);
+        Assert.Equal("5050", startup["port"].Text);
+        Assert.Equal("127.0.0.1", startup["host"].Text);
+
         var port = Assert.Single(_chart.AgentContainer["ports"].Items);
         Assert.Equal("5050", port["containerPort"].Text);
         Assert.Equal("TCP", port["protocol"].Text);
+    }
+
+    [Fact]
+    public void A_slow_cache_index_recovery_gets_minutes_before_liveness_applies()
+    {
+        var startup = _chart.AgentContainer["startupProbe"];
+
+        var seconds = int.Parse(startup["periodSeconds"].Text) * int.Parse(startup["failureThreshold"].Text);
+        Assert.True(seconds >= 300, $"the startup probe gives up after {seconds}s");
     }
 
     [Fact]

@@ -114,7 +114,7 @@ public sealed class ChartEveryOptionTests(EveryOptionRender render) : IClassFixt
     [Fact]
     public void Probes_and_the_port_follow_the_first_listen_address()
     {
-        foreach (var probe in new[] { "readinessProbe", "livenessProbe" })
+        foreach (var probe in new[] { "startupProbe", "readinessProbe", "livenessProbe" })
         {
             Assert.Equal("5051", _chart.AgentContainer[probe]["httpGet"]["port"].Text);
             Assert.Equal("127.0.0.1", _chart.AgentContainer[probe]["httpGet"]["host"].Text);
