@@ -1,0 +1,75 @@
+using NodeCache.Testing;
+
+namespace NodeCache.Agent.Tests.Charts;
+
+/// <summary><c>helm lint charts/nodecache</c> with the real helm: the chart is valid, and values.schema.json refuses bad values.</summary>
+public sealed class ChartLintTests : IDisposable
+{
+    private readonly TempFolder _folder = TempFolder.Create("chart-lint");
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task The_chart_lints_clean_with_its_default_values()
+    {
+        var run = await LintAsync();
+
+        AssertClean(run);
+    }
+
+    [Fact]
+    public async Task The_chart_lints_clean_with_every_option_set()
+    {
+        var run = await LintAsync("--values", ChartValues.Write(_folder, ChartValues.EveryOption));
+
+        AssertClean(run);
+    }
+
+    [Fact]
+    public async Task The_chart_lints_clean_in_strict_mode_so_it_has_no_warnings()
+    {
+        var run = await LintAsync("--strict", "--values", ChartValues.Write(_folder, ChartValues.EveryOption));
+
+        AssertClean(run);
+        Assert.DoesNotContain("[WARNING]", run.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("cacheSize: lots", "cacheSize")]
+    [InlineData("cacheSize: 120%", "cacheSize")]
+    [InlineData("updateStrategy: {maxUnavailable: -1}", "maxUnavailable")]
+    [InlineData("updateStrategy: {maxUnavailable: 0}", "maxUnavailable")]
+    [InlineData("tagTtl: soon", "tagTtl")]
+    [InlineData("connectTimeout: 2 seconds", "connectTimeout")]
+    [InlineData("logLevel: loud", "logLevel")]
+    [InlineData("listen: [nowhere]", "listen")]
+    [InlineData("listen: []", "listen")]
+    [InlineData("dnsPolicy: HostNetwork", "dnsPolicy")]
+    [InlineData("image: {repository: r, pullPolicy: Sometimes}", "pullPolicy")]
+    [InlineData("upstreams: [{registry: docker.io, urls: []}]", "urls")]
+    [InlineData("upstreams: [{registry: docker.io, urls: ['https://user:secret@harbor.example/proxy']}]", "urls")]
+    [InlineData("upstreams: [{registry: docker.io, urls: ['ftp://harbor.example']}]", "urls")]
+    [InlineData("upstreams: [{registry: 'https://docker.io', urls: [direct]}]", "registry")]
+    [InlineData("harbor: {existingSecret: harbor-robot}", "harbor")]
+    [InlineData("caBundle: {existingSecret: ca, existingConfigMap: ca}", "caBundle")]
+    [InlineData("securityContext: {runAsNonRoot: true}", "securityContext")]
+    [InlineData("cachesize: 10GiB", "cachesize")]
+    public async Task Lint_fails_when_a_value_breaks_the_schema_naming_the_value(string values, string named)
+    {
+        var run = await LintAsync("--values", ChartValues.Write(_folder, values));
+
+        Assert.False(run.Succeeded, $"helm lint passed with '{values}':\n{run.Stdout}");
+        var errors = run.Stdout.Split('\n').Where(line => line.StartsWith("[ERROR]", StringComparison.Ordinal)).ToList();
+        Assert.Contains(errors, line => line.Contains("values.yaml", StringComparison.Ordinal));
+        Assert.Contains(named, run.Stdout, StringComparison.Ordinal);
+    }
+
+    private static Task<ToolRun> LintAsync(params string[] arguments) => Helm.RunAsync(["lint", Helm.Chart("nodecache"), .. arguments]);
+
+    private static void AssertClean(ToolRun run)
+    {
+        Assert.True(run.Succeeded, $"helm lint failed:\n{run.Stdout}\n{run.Stderr}");
+        Assert.DoesNotContain("[ERROR]", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("1 chart(s) linted, 0 chart(s) failed", run.Stdout, StringComparison.Ordinal);
+    }
+}
