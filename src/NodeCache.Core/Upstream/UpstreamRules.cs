@@ -50,7 +50,7 @@ public sealed class UpstreamRules
     public bool TryResolve(string registry, [NotNullWhen(true)] out UpstreamRoute? route)
     {
         route = null;
-        if (!IsRegistryName(registry))
+        if (!RegistryHost.IsValid(registry))
         {
             return false;
         }
@@ -85,7 +85,7 @@ public sealed class UpstreamRules
             throw Bad(spec, "expected NS=URL[,URL...]");
         }
         var registry = spec[..equals].Trim().ToLowerInvariant();
-        if (registry != DefaultRegistry && !IsRegistryName(registry))
+        if (registry != DefaultRegistry && !RegistryHost.IsValid(registry))
         {
             throw Bad(spec, $"'{registry}' is not a registry host[:port] or {DefaultRegistry}");
         }
@@ -129,53 +129,6 @@ public sealed class UpstreamRules
             prefix = path;
         }
         return new UpstreamEndpoint(new UriBuilder(uri.Scheme, uri.Host, uri.Port).Uri, prefix);
-    }
-
-    /// <summary>A host (DNS name, IPv4, or bracketed IPv6) with an optional port: what may follow https:// and nothing more.</summary>
-    internal static bool IsRegistryName(string name)
-    {
-        if (string.IsNullOrEmpty(name) || name.Length > 255)
-        {
-            return false;
-        }
-        var host = name;
-        string? port = null;
-        if (name.StartsWith('['))
-        {
-            var close = name.IndexOf(']');
-            if (close < 0)
-            {
-                return false;
-            }
-            host = name[1..close];
-            var rest = name[(close + 1)..];
-            if (rest.Length > 0)
-            {
-                if (rest[0] != ':')
-                {
-                    return false;
-                }
-                port = rest[1..];
-            }
-            if (Uri.CheckHostName(host) != UriHostNameType.IPv6)
-            {
-                return false;
-            }
-        }
-        else
-        {
-            var colon = name.IndexOf(':');
-            if (colon >= 0)
-            {
-                host = name[..colon];
-                port = name[(colon + 1)..];
-            }
-            if (Uri.CheckHostName(host) is not (UriHostNameType.Dns or UriHostNameType.IPv4))
-            {
-                return false;
-            }
-        }
-        return port is null || (port.Length is > 0 and <= 5 && port.All(char.IsAsciiDigit) && int.Parse(port) is > 0 and <= 65535);
     }
 
     private static FormatException Bad(string spec, string problem) => new($"--upstream '{spec}': {problem}");
