@@ -3,13 +3,10 @@ using NodeCache.Oci;
 
 namespace NodeCache.Fill;
 
-/// <summary>How a fill stands: still receiving, every byte verified, verified and in the cache, or abandoned.</summary>
+/// <summary>How a fill stands: still receiving, verified and in the cache, or abandoned.</summary>
 public enum FillState
 {
     Running,
-
-    /// <summary>All bytes are written and match the digest; the file is not yet durable or in the cache.</summary>
-    Verified,
     Committed,
     Failed,
 }
@@ -60,13 +57,13 @@ public sealed class BlobFill
         }
     }
 
-    /// <summary>Completes once more than <paramref name="known"/> bytes are written or the state is no longer <paramref name="seen"/>.</summary>
-    public Task WaitForProgressAsync(long known, FillState seen, CancellationToken cancellationToken)
+    /// <summary>Completes once more than <paramref name="known"/> bytes are written or the fill has ended.</summary>
+    public Task WaitForProgressAsync(long known, CancellationToken cancellationToken)
     {
-        // Read the signal before the state: a writer publishes bytes or state first and swaps the signal second,
-        // so either the check below sees the change or the signal we hold is completed by the swap.
+        // Read the signal before the state: a writer publishes bytes first and swaps the signal second,
+        // so either the check below sees the new bytes or the signal we hold is completed by the swap.
         var signal = Volatile.Read(ref _progress);
-        if (Written > known || _state != seen)
+        if (Written > known || _state != FillState.Running)
         {
             return Task.CompletedTask;
         }
@@ -76,13 +73,6 @@ public sealed class BlobFill
     internal void Advance(long written)
     {
         Volatile.Write(ref _written, written);
-        Signal();
-    }
-
-    /// <summary>Every byte is written and hashes to the digest: readers may send their last bytes while the file is made durable.</summary>
-    internal void Verify()
-    {
-        _state = FillState.Verified;
         Signal();
     }
 

@@ -140,7 +140,7 @@ public sealed class BlobFills
         started.TrySetResult(new BlobSource(null, null, new MirrorError(System.Net.HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}")));
     }
 
-    /// <summary>Copies the upstream body into the file, hashing as it goes; readers are released and the file flushed to disk only when the bytes are the digest's.</summary>
+    /// <summary>Copies the upstream body into the file, hashing as it goes; the file is flushed to disk only when the bytes are the digest's.</summary>
     private async Task<(FillOutcome, string)> ReceiveAsync(UpstreamRoute route, BlobFill fill, HttpContent content, Microsoft.Win32.SafeHandles.SafeFileHandle file)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
@@ -182,8 +182,6 @@ public sealed class BlobFills
             {
                 return (FillOutcome.DigestMismatch, $"upstream bytes hash to {Digest.FromHash(actual)}");
             }
-            fill.Verify();
-            // Durable before it is renamed into the cache; the readers did not wait for this.
             RandomAccess.FlushToDisk(file);
             return (FillOutcome.Verified, "");
         }

@@ -11,7 +11,7 @@ public static class FillReader
 
     /// <summary>
     /// Writes <paramref name="range"/> (or the whole blob when null) to <paramref name="destination"/>. The last byte of the
-    /// range goes out only once the fill's bytes are verified against the digest, so a client never receives a complete-looking body
+    /// range goes out only once the fill is verified and committed, so a client never receives a complete-looking body
     /// of bytes the digest does not name. Throws <see cref="FillFailedException"/> when the fill fails.
     /// </summary>
     public static async Task CopyAsync(BlobFill fill, ByteRange? range, PipeWriter destination, CancellationToken cancellationToken)
@@ -21,12 +21,11 @@ public static class FillReader
         long? endExclusive = range is { } r ? r.Last + 1 : fill.Size;
         while (endExclusive is null || position < endExclusive)
         {
-            // State before bytes: once verified, the written count read after it is final.
+            // State before bytes: once committed, the written count read after it is final.
             var state = fill.State;
-            var verified = state is FillState.Verified or FillState.Committed;
             var written = fill.Written;
             var sendable = Math.Min(endExclusive ?? long.MaxValue, written);
-            if (!verified)
+            if (state != FillState.Committed)
             {
                 sendable--; // the last byte waits for the digest check
             }
@@ -36,14 +35,13 @@ public static class FillReader
                 {
                     case FillState.Failed:
                         throw new FillFailedException(fill.Digest, fill.FailureReason);
-                    case FillState.Verified or FillState.Committed:
-                        return; // unknown size: the verified file ended here
+                    case FillState.Committed:
+                        return; // unknown size: the committed file ended here
                     case FillState.Running when endExclusive is { } end && written >= end:
-                        // Only the verdict is missing: more bytes past the range do not matter.
-                        await fill.WaitForProgressAsync(long.MaxValue, state, cancellationToken).ConfigureAwait(false);
+                        await fill.Ended.WaitAsync(cancellationToken).ConfigureAwait(false);
                         break;
                     default:
-                        await fill.WaitForProgressAsync(written, state, cancellationToken).ConfigureAwait(false);
+                        await fill.WaitForProgressAsync(written, cancellationToken).ConfigureAwait(false);
                         break;
                 }
                 continue;

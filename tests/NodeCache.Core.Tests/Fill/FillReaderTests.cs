@@ -35,23 +35,6 @@ public sealed class FillReaderTests : IDisposable
     }
 
     [Fact]
-    public async Task The_last_byte_goes_out_once_verified_without_waiting_for_the_commit()
-    {
-        var (fill, file) = StartFill(size: _content.Length);
-        var pipe = new Pipe();
-        var copy = FillReader.CopyAsync(fill, null, pipe.Writer, CancellationToken.None);
-
-        Write(fill, file, 0, _content.Length);
-        await ReadExactlyAsync(pipe.Reader, _content.Length - 1);
-        fill.Verify();
-
-        await copy.WaitAsync(Patience);
-        Assert.Equal(_content[^1..], await ReadExactlyAsync(pipe.Reader, 1));
-        Assert.Equal(FillState.Verified, fill.State);
-        file.Dispose();
-    }
-
-    [Fact]
     public async Task Reader_fails_when_the_fill_fails_even_with_every_byte_written()
     {
         var (fill, file) = StartFill(size: _content.Length);
