@@ -42,7 +42,16 @@ internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options
             context.Response.Headers.Allow = "GET, HEAD";
             return OciErrorResponse.WriteAsync(context, HttpStatusCode.MethodNotAllowed, OciErrorCode.Unsupported, $"{request.Method} is not supported: this registry is a pull-through mirror");
         }
-        var path = RegistryPath.Parse(request.Path.Value ?? "");
+        if (RegistryRequest.TryDecode(request.Path.Value ?? "", request.Query["ns"], options.DefaultRegistry, rules, out var path, out var decoded, out var error))
+        {
+            return decoded.Resource == RegistryResource.Blob
+                ? blobs.ServeAsync(context, decoded.Route, decoded.Repository, Digest.Parse(decoded.Reference))
+                : manifests.ServeAsync(context, decoded.Route, decoded.Repository, decoded.Reference);
+        }
+        if (error is not null)
+        {
+            return OciErrorResponse.WriteAsync(context, error);
+        }
         switch (path.Resource)
         {
             case RegistryResource.ApiBase:
@@ -51,47 +60,8 @@ internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options
                 return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : context.Response.WriteAsync("{}", context.RequestAborted);
             case RegistryResource.Unsupported:
                 return OciErrorResponse.WriteAsync(context, HttpStatusCode.MethodNotAllowed, OciErrorCode.Unsupported, "only manifests and blobs are mirrored");
-            case RegistryResource.Unknown:
+            default:
                 return OciErrorResponse.WriteAsync(context, HttpStatusCode.NotFound, OciErrorCode.NameUnknown, $"no registry API resource at /v2{request.Path}");
         }
-        if (!RepositoryName.TryParse(path.Name, out var repository))
-        {
-            return OciErrorResponse.WriteAsync(context, HttpStatusCode.BadRequest, OciErrorCode.NameInvalid, $"invalid repository name '{Printable(path.Name)}'");
-        }
-        var registry = RegistryOf(request);
-        if (!RegistryHost.IsValid(registry))
-        {
-            return OciErrorResponse.WriteAsync(context, HttpStatusCode.BadRequest, OciErrorCode.NameInvalid, $"invalid registry '{Printable(registry)}' in ns");
-        }
-        if (!rules.TryResolve(registry, out var route))
-        {
-            return OciErrorResponse.WriteAsync(context, HttpStatusCode.NotFound, OciErrorCode.NameUnknown, $"no upstream is configured for registry '{Printable(registry)}'");
-        }
-        if (path.Resource == RegistryResource.Blob)
-        {
-            return Digest.TryParse(path.Reference, out var digest)
-                ? blobs.ServeAsync(context, route, repository, digest)
-                : OciErrorResponse.WriteAsync(context, HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(path.Reference)}': expected sha256:<64 lowercase hex>");
-        }
-        if (Digest.LooksLikeDigest(path.Reference) ? !Digest.TryParse(path.Reference, out _) : !Tag.IsValid(path.Reference))
-        {
-            var (code, what) = Digest.LooksLikeDigest(path.Reference) ? (OciErrorCode.DigestInvalid, "digest") : (OciErrorCode.ManifestInvalid, "tag");
-            return OciErrorResponse.WriteAsync(context, HttpStatusCode.BadRequest, code, $"invalid {what} '{Printable(path.Reference)}'");
-        }
-        return manifests.ServeAsync(context, route, repository, path.Reference);
-    }
-
-    // containerd names the image's registry in ?ns= when it talks to a mirror; a client talking to us directly does not.
-    private string RegistryOf(HttpRequest request)
-    {
-        var ns = request.Query["ns"].ToString();
-        return string.IsNullOrEmpty(ns) ? options.DefaultRegistry : ns.ToLowerInvariant();
-    }
-
-    // Error messages echo what the client sent; keep them one printable line.
-    private static string Printable(string text)
-    {
-        var clipped = text.Length > 200 ? text[..200] + "…" : text;
-        return string.Concat(clipped.Select(c => char.IsControl(c) ? '?' : c));
     }
 }

@@ -1,0 +1,66 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Net;
+using NodeCache.Mirror;
+using NodeCache.Oci;
+using NodeCache.Upstream;
+
+namespace NodeCache.Agent.Registry;
+
+/// <summary>A validated manifest or blob request: where it goes upstream, for which repository, and what it names.</summary>
+internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute Route, RepositoryName Repository, string Reference)
+{
+    /// <summary>
+    /// Decodes a path under <c>/v2</c> and the <c>ns</c> containerd sent: the request, or the OCI error it deserves.
+    /// <c>/v2/</c> itself and unsupported resources decode to neither; the caller answers those.
+    /// </summary>
+    public static bool TryDecode(
+        string path, string? ns, string defaultRegistry, UpstreamRules rules,
+        out RegistryPath parsed, [NotNullWhen(true)] out RegistryRequest? request, out MirrorError? error)
+    {
+        request = null;
+        error = null;
+        parsed = RegistryPath.Parse(path);
+        if (parsed.Resource is not (RegistryResource.Manifest or RegistryResource.Blob))
+        {
+            return false;
+        }
+        if (!RepositoryName.TryParse(parsed.Name, out var repository))
+        {
+            error = new(HttpStatusCode.BadRequest, OciErrorCode.NameInvalid, $"invalid repository name '{Printable(parsed.Name)}'");
+            return false;
+        }
+        var registry = string.IsNullOrEmpty(ns) ? defaultRegistry : ns.ToLowerInvariant();
+        if (!RegistryHost.IsValid(registry))
+        {
+            error = new(HttpStatusCode.BadRequest, OciErrorCode.NameInvalid, $"invalid registry '{Printable(registry)}' in ns");
+            return false;
+        }
+        if (!rules.TryResolve(registry, out var route))
+        {
+            error = new(HttpStatusCode.NotFound, OciErrorCode.NameUnknown, $"no upstream is configured for registry '{Printable(registry)}'");
+            return false;
+        }
+        var reference = parsed.Reference;
+        if (parsed.Resource == RegistryResource.Blob && !Digest.TryParse(reference, out _))
+        {
+            error = new(HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}': expected sha256:<64 lowercase hex>");
+            return false;
+        }
+        if (parsed.Resource == RegistryResource.Manifest && (Digest.LooksLikeDigest(reference) ? !Digest.TryParse(reference, out _) : !Tag.IsValid(reference)))
+        {
+            error = Digest.LooksLikeDigest(reference)
+                ? new(HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}'")
+                : new(HttpStatusCode.BadRequest, OciErrorCode.ManifestInvalid, $"invalid tag '{Printable(reference)}'");
+            return false;
+        }
+        request = new RegistryRequest(parsed.Resource, route, repository, reference);
+        return true;
+    }
+
+    // Error messages echo what the client sent; keep them one printable line.
+    private static string Printable(string text)
+    {
+        var clipped = text.Length > 200 ? text[..200] + "…" : text;
+        return string.Concat(clipped.Select(c => char.IsControl(c) ? '?' : c));
+    }
+}
