@@ -46,7 +46,8 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     foreach (var listen in options.Listen)
     {
         // Validated when the settings were read.
-        kestrel.Listen(ListenAddress.Parse(listen));
+        kestrel.Listen(ListenAddress.Parse(listen), endpoint => endpoint.Use(next => connection =>
+            endpoint.ApplicationServices.GetRequiredService<SendfileConnection>().HandleAsync(connection, next)));
     }
 });
 
@@ -74,6 +75,7 @@ services.AddSingleton(sp => new ManifestResolver(
 services.AddSingleton<ManifestEndpoint>();
 services.AddSingleton<BlobEndpoint>();
 services.AddSingleton<RegistryEndpoint>();
+services.AddSingleton<SendfileConnection>();
 services.AddHostedService<IndexCheckpoints>();
 services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("nodecache-agent")).WithMetrics(metrics => metrics.AddMeter(MirrorMetrics.MeterName).AddPrometheusExporter());
 

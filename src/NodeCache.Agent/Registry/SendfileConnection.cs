@@ -1,0 +1,202 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using NodeCache.Agent.Configuration;
+using NodeCache.Oci;
+using NodeCache.Store;
+using NodeCache.Telemetry;
+using NodeCache.Upstream;
+
+namespace NodeCache.Agent.Registry;
+
+/// <summary>
+/// Answers plain HTTP/1.1 GETs of whole cached blobs at the connection with the kernel's sendfile, so a warm blob goes
+/// from the page cache to the socket without passing through the process; Kestrel's own SendFileAsync copies it through
+/// user space, which the side-by-side harness measured at 0.69× nginx's static sendfile. Anything else (another method,
+/// a Range, a conditional, an encoded path, a body, a miss) goes to Kestrel's HTTP pipeline on the same connection,
+/// untouched, and stays there.
+/// </summary>
+internal sealed class SendfileConnection(BlobStore store, UpstreamRules rules, AgentOptions options, MirrorMetrics metrics, ILogger<SendfileConnection> logger)
+{
+    // A containerd blob GET has a head of about 300 bytes; one that does not fit here is left to Kestrel.
+    private const int MaxHeadBytes = 8 * 1024;
+
+    // Kestrel's default keep-alive timeout: an idle connection is closed after the same wait either way.
+    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(130);
+
+    private static ReadOnlySpan<byte> EndOfHead => "\r\n\r\n"u8;
+
+    public async Task HandleAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
+        if (socket is null)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+        var input = connection.Transport.Input;
+        while (true)
+        {
+            ReadResult result;
+            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+            {
+                idle.CancelAfter(KeepAlive);
+                try
+                {
+                    result = await input.ReadAsync(idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+            var buffer = result.Buffer;
+            if (!TryTakeHead(buffer, out var head, out var afterHead))
+            {
+                if (buffer.IsEmpty && result.IsCompleted)
+                {
+                    return;
+                }
+                if (result.IsCompleted || buffer.Length >= MaxHeadBytes)
+                {
+                    await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
+                    return;
+                }
+                input.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+            if (!TryFindCachedBlob(head, out var blob, out var close))
+            {
+                await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
+                return;
+            }
+            input.AdvanceTo(afterHead);
+            if (!await SendAsync(socket, blob, close, connection.ConnectionClosed).ConfigureAwait(false) || close)
+            {
+                return;
+            }
+        }
+    }
+
+    // Nothing of the request is consumed: Kestrel reads it from the start, as if this middleware were not there.
+    private static Task HandOverAsync(PipeReader input, ReadOnlySequence<byte> buffer, ConnectionContext connection, ConnectionDelegate next)
+    {
+        input.AdvanceTo(buffer.Start);
+        return next(connection);
+    }
+
+    private static bool TryTakeHead(ReadOnlySequence<byte> buffer, out string head, out SequencePosition afterHead)
+    {
+        head = "";
+        afterHead = default;
+        var reader = new SequenceReader<byte>(buffer);
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> headBytes, EndOfHead) || headBytes.Length > MaxHeadBytes)
+        {
+            return false;
+        }
+        head = Encoding.Latin1.GetString(headBytes);
+        afterHead = reader.Position;
+        return true;
+    }
+
+    /// <summary>True for a whole-blob GET this path can answer: HTTP/1.1, no body, no Range or condition, a cached blob.</summary>
+    private bool TryFindCachedBlob(string head, out CachedBlob blob, out bool close)
+    {
+        blob = default;
+        close = false;
+        var lines = head.Split("\r\n");
+        var requestLine = lines[0].Split(' ');
+        if (requestLine.Length != 3 || requestLine[0] != "GET" || requestLine[2] != "HTTP/1.1")
+        {
+            return false;
+        }
+        var target = requestLine[1];
+        // Percent-encoding and the rest are Kestrel's to decode; only the plain form containerd sends is taken here.
+        if (!target.StartsWith("/v2/", StringComparison.Ordinal) || target.AsSpan().IndexOfAny('%', '#', '+') >= 0)
+        {
+            return false;
+        }
+        var hasHost = false;
+        foreach (var line in lines.AsSpan(1))
+        {
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                return false;
+            }
+            var name = line.AsSpan(0, colon).Trim();
+            var value = line.AsSpan(colon + 1).Trim();
+            if (name.Equals("host", StringComparison.OrdinalIgnoreCase))
+            {
+                hasHost = true;
+            }
+            else if (name.Equals("connection", StringComparison.OrdinalIgnoreCase))
+            {
+                close |= value.Contains("close", StringComparison.OrdinalIgnoreCase);
+            }
+            else if (name.Equals("content-length", StringComparison.OrdinalIgnoreCase) ? !value.SequenceEqual("0")
+                : name.StartsWith("if-", StringComparison.OrdinalIgnoreCase) || IsAny(name, "range", "transfer-encoding", "expect", "upgrade"))
+            {
+                return false;
+            }
+        }
+        var query = target.IndexOf('?', StringComparison.Ordinal);
+        var path = query < 0 ? target["/v2".Length..] : target["/v2".Length..query];
+        var ns = query < 0 ? null : QueryValue(target.AsSpan(query + 1), "ns");
+        return hasHost
+            && RegistryRequest.TryDecode(path, ns, options.DefaultRegistry, rules, out _, out var request, out _)
+            && request.Resource == RegistryResource.Blob
+            && store.TryGet(Digest.Parse(request.Reference), out blob);
+    }
+
+    private async Task<bool> SendAsync(Socket socket, CachedBlob blob, bool close, CancellationToken cancellationToken)
+    {
+        var head = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"HTTP/1.1 200 OK\r\nContent-Length: {blob.Size}\r\nContent-Type: {blob.MediaType}\r\n" +
+            $"{RegistryHeaders.ContentDigest}: {blob.Digest}\r\nETag: \"{blob.Digest}\"\r\nAccept-Ranges: bytes\r\n" +
+            $"{RegistryHeaders.ApiVersion}: registry/2.0\r\nDate: {DateTimeOffset.UtcNow:r}\r\n{(close ? "Connection: close\r\n" : "")}\r\n"));
+        try
+        {
+            await socket.SendFileAsync(blob.Path, head, ReadOnlyMemory<byte>.Empty, TransmitFileOptions.UseDefaultWorkerThread, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The head may be out already: closing the connection is the only honest end of this response.
+            logger.LogDebug("Sending blob {Digest} ended early: {Reason}", blob.Digest, ex.Message);
+            metrics.Request("blob", "error");
+            return false;
+        }
+        metrics.Request("blob", "hit");
+        metrics.Served("cache", blob.Size);
+        return true;
+    }
+
+    private static string? QueryValue(ReadOnlySpan<char> query, string key)
+    {
+        foreach (var range in query.Split('&'))
+        {
+            var pair = query[range];
+            if (pair.StartsWith(key, StringComparison.Ordinal) && pair.Length > key.Length && pair[key.Length] == '=')
+            {
+                return pair[(key.Length + 1)..].ToString();
+            }
+        }
+        return null;
+    }
+
+    private static bool IsAny(ReadOnlySpan<char> name, params ReadOnlySpan<string> candidates)
+    {
+        foreach (var candidate in candidates)
+        {
+            if (name.Equals(candidate, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}
