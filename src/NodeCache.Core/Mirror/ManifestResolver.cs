@@ -21,6 +21,7 @@ public sealed class ManifestResolver
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SingleFlight<string, ManifestAnswer> _fetches = new();
+    private readonly ManifestMemory _memory = new();
 
     public ManifestResolver(BlobStore store, TagIndex tags, RegistryClient upstream, MirrorMetrics metrics, MirrorOptions options, TimeProvider time, ILogger logger)
     {
@@ -135,6 +136,7 @@ public sealed class ManifestResolver
             _store.Put(digest, bytes, mediaType);
         }
         var manifest = new ManifestContent(digest, mediaType, bytes);
+        _memory.Remember(manifest);
         if (expected is null)
         {
             RememberTag(route, repository, reference, manifest);
@@ -155,14 +157,25 @@ public sealed class ManifestResolver
 
     private async Task<ManifestContent?> ReadCachedAsync(Digest digest, CancellationToken cancellationToken)
     {
+        // The store decides what is cached (and touches it); memory only spares the file read.
         if (!_store.TryGet(digest, out var blob))
         {
             return null;
         }
+        if (_memory.TryGet(digest, out var remembered) && remembered.Bytes.Length == blob.Size)
+        {
+            return remembered;
+        }
         try
         {
             var bytes = await File.ReadAllBytesAsync(blob.Path, cancellationToken).ConfigureAwait(false);
-            return bytes.Length == blob.Size ? new ManifestContent(digest, blob.MediaType, bytes) : null;
+            if (bytes.Length != blob.Size)
+            {
+                return null;
+            }
+            var manifest = new ManifestContent(digest, blob.MediaType, bytes);
+            _memory.Remember(manifest);
+            return manifest;
         }
         catch (FileNotFoundException)
         {
