@@ -29,6 +29,8 @@ internal static class ConcurrentColdFill
             Name,
             $"{clients} concurrent requests for one {UpstreamContent.Mebibytes(HarnessSettings.StampedeBlobSize)} MiB blob",
             [Peer.Upstream, .. bed.Caches.Select(c => c.Name)]);
+        result.Note($"The {clients} clients run on the same cores as the caches: delivering {clients} copies takes far longer than one download whatever the cache does, "
+            + "so \"cold / warm\" (the same clients once the blob is cached) is the ratio that isolates what the stampede itself costs.");
         for (var repetition = 0; repetition < settings.Repetitions; repetition++)
         {
             var blob = bed.Content.StampedeBlobs[repetition];

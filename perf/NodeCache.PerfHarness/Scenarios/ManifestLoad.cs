@@ -25,6 +25,8 @@ internal static class ManifestLoad
         var image = bed.Content.ManifestImage ?? throw new InvalidOperationException("the manifest image was not pushed");
         IReadOnlyList<Peer> peers = [bed.AgentPeer, bed.NginxProxyCachePeer, bed.RegistryProxyPeer, bed.UpstreamPeer];
         var result = new ScenarioResult(Name, $"Manifests under load (wrk, {HarnessSettings.WrkConnections} connections, {settings.WrkDuration.TotalSeconds:F0} s per run)", [.. peers.Select(p => p.Name)]);
+        result.Note("The upstream registry logs every request at info (its fixture counts requests from that log), and this process captures those lines: "
+            + "the upstream's figures, and the registry proxy's by tag (each asks the upstream), include that cost.");
         var cases = new (string Case, string Reference)[]
         {
             ("by tag", UpstreamContent.ManifestTag),

@@ -82,6 +82,8 @@ internal static class WarmBlobThroughput
             }
         }
         await UpstreamTraffic.SettledAsync(bed.Upstream, null, cancellationToken);
-        bed.Progress("warm: every cache holds the warm blobs");
+        // The agent's high-water mark here tells filling apart from serving when the memory table shows warm raised it.
+        var memory = ProcessMemory.Of(bed.Agent.Pid);
+        bed.Progress($"warm: every cache holds the warm blobs; agent peak RSS {memory.PeakBytes / 1048576.0:F0} MiB");
     }
 }
