@@ -1,0 +1,111 @@
+using NodeCache.Testing;
+
+namespace NodeCache.PerfHarness;
+
+/// <summary>How big and how long each scenario is: the full run gives the figures, <c>--quick</c> a check in a few minutes.</summary>
+internal sealed record HarnessSettings
+{
+    public const string Usage = """
+        usage: NodeCache.PerfHarness [--quick] [--results DIR] [--only SCENARIO[,SCENARIO...]]
+          --quick    1 repetition and smaller blobs (about 3-5 minutes); without it 3 repetitions (under 20 minutes)
+          --results  where the JSON goes (default: perf/results of the repository this runs from)
+          --only     warm, manifests, cold, stampede, pull (default: all)
+        """;
+
+    public static readonly IReadOnlyList<string> AllScenarios = ["warm", "manifests", "cold", "stampede", "pull"];
+
+    public required bool Quick { get; init; }
+
+    public required string ResultsDirectory { get; init; }
+
+    public required IReadOnlySet<string> Scenarios { get; init; }
+
+    /// <summary>Medians need three values to mean anything; the quick run is a smoke check of the whole harness.</summary>
+    public int Repetitions => Quick ? 1 : 3;
+
+    public long BigBlobSize => Quick ? 256 * OciImageBuilder.MiB : 1024 * OciImageBuilder.MiB;
+
+    public const int SmallBlobCount = 64;
+
+    public const long SmallBlobSize = 4 * OciImageBuilder.MiB;
+
+    /// <summary>
+    /// A warm throughput cell runs whole passes over its blobs until this much time has passed: a 256 MiB blob at loopback
+    /// speed takes a fraction of a second, too short to time against the scheduler noise of a shared machine.
+    /// </summary>
+    public TimeSpan WarmCellDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(5);
+
+    /// <summary>Bounds a cell whose peer is much faster than expected: 200 passes of a 256 MiB blob is more than this loopback moves in 5 s.</summary>
+    public const int WarmCellMaxPasses = 200;
+
+    public TimeSpan WrkDuration => Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(10);
+
+    /// <summary>Unmeasured load before each peer's first manifest run, so JIT and connection setup stay out of the figures.</summary>
+    public static readonly TimeSpan WrkWarmup = TimeSpan.FromSeconds(1);
+
+    public const int WrkConnections = 64;
+
+    public long ColdBlobSize => Quick ? 128 * OciImageBuilder.MiB : 512 * OciImageBuilder.MiB;
+
+    public const long StampedeBlobSize = 64 * OciImageBuilder.MiB;
+
+    public const int StampedeClients = 50;
+
+    /// <summary>Five layers: about 60 MiB for the quick run, 300 MiB for the full one.</summary>
+    public IReadOnlyList<long> PullLayerSizes => Quick
+        ? [24 * OciImageBuilder.MiB, 16 * OciImageBuilder.MiB, 12 * OciImageBuilder.MiB, 6 * OciImageBuilder.MiB, 2 * OciImageBuilder.MiB]
+        : [120 * OciImageBuilder.MiB, 80 * OciImageBuilder.MiB, 60 * OciImageBuilder.MiB, 30 * OciImageBuilder.MiB, 10 * OciImageBuilder.MiB];
+
+    /// <summary>A hard stop for the whole run: a peer that hangs must not keep the machine busy for ever.</summary>
+    public TimeSpan Deadline => Quick ? TimeSpan.FromMinutes(15) : TimeSpan.FromMinutes(45);
+
+    public bool Runs(string scenario) => Scenarios.Contains(scenario);
+
+    /// <summary>The settings the arguments ask for, or null when they make no sense.</summary>
+    public static HarnessSettings? Parse(IReadOnlyList<string> args)
+    {
+        var quick = false;
+        string? results = null;
+        IReadOnlySet<string> scenarios = AllScenarios.ToHashSet();
+        for (var i = 0; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick":
+                    quick = true;
+                    break;
+                case "--results" when i + 1 < args.Count:
+                    results = args[++i];
+                    break;
+                case "--only" when i + 1 < args.Count:
+                    scenarios = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+                    if (!scenarios.All(AllScenarios.Contains))
+                    {
+                        return null;
+                    }
+                    break;
+                default:
+                    return null;
+            }
+        }
+        return new HarnessSettings
+        {
+            Quick = quick,
+            ResultsDirectory = Path.GetFullPath(results ?? Path.Combine(RepositoryRoot(), "perf", "results")),
+            Scenarios = scenarios,
+        };
+    }
+
+    // The build lands in perf/NodeCache.PerfHarness/bin/...: the repository is the first folder above it holding the solution.
+    private static string RepositoryRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "NodeCache.sln")))
+            {
+                return folder.FullName;
+            }
+        }
+        return Directory.GetCurrentDirectory();
+    }
+}
