@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Connections.Features;
 using NodeCache.Fill;
 using NodeCache.Mirror;
 using NodeCache.Oci;
@@ -11,6 +12,9 @@ namespace NodeCache.Agent.Registry;
 /// <summary>Serves <c>/v2/&lt;name&gt;/blobs/&lt;digest&gt;</c>: from the cache with the kernel's file path, or by following a fill.</summary>
 internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryClient upstream, MirrorMetrics metrics, ILogger<BlobEndpoint> logger)
 {
+    // How long a client that received a blob over a closing connection may take to close its side.
+    private static readonly TimeSpan DeliveryGrace = TimeSpan.FromSeconds(30);
+
     public async Task ServeAsync(HttpContext context, UpstreamRoute route, RepositoryName repository, Digest digest)
     {
         if (store.TryGet(digest, out var cached) && await TryServeCachedAsync(context, cached).ConfigureAwait(false))
@@ -42,6 +46,18 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
 
     private async Task<bool> TryServeCachedAsync(HttpContext context, CachedBlob blob)
     {
+        if (IsWholeBlobGet(context.Request) && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            // Kestrel can only copy a file through user space. On a connection Kestrel already owns, the blob goes out by
+            // sendfile on the socket itself, with Connection: close: the client's next request opens a new connection,
+            // which SendfileConnection serves without Kestrel.
+            if (await SendfileResponse.SendAsync(socket, blob, close: true, metrics, logger, context.RequestAborted).ConfigureAwait(false))
+            {
+                await CloseAfterDeliveryAsync(socket, context.RequestAborted).ConfigureAwait(false);
+            }
+            context.Abort();
+            return true;
+        }
         if (!TryStartResponse(context, blob.Digest, blob.MediaType, blob.Size, out var range))
         {
             return true;
@@ -94,6 +110,26 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         {
         }
     }
+
+    // An abort right after sendfile would reset the connection with the blob's tail still in the socket buffer. Shutting
+    // down the sending side queues the FIN behind the data; the client reads to Content-Length and closes its side,
+    // which ends the request, and only then is the connection torn down.
+    private static async Task CloseAfterDeliveryAsync(System.Net.Sockets.Socket socket, CancellationToken clientClosed)
+    {
+        try
+        {
+            socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            await Task.Delay(DeliveryGrace, clientClosed).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    // What the socket path can answer: a plain HTTP/1.1 GET of the whole blob, with no condition to evaluate.
+    private static bool IsWholeBlobGet(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) && request.Protocol == "HTTP/1.1"
+        && request.Headers.Range.Count == 0 && request.Headers.IfRange.Count == 0 && request.Headers.IfNoneMatch.Count == 0;
 
     // An upstream that sends no Content-Length leaves the size unknown until the fill ends.
     private static async Task<long?> SizeOnceEndedAsync(BlobFill fill, CancellationToken cancellationToken) =>

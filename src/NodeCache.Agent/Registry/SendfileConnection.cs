@@ -1,7 +1,5 @@
 using System.Buffers;
-using System.Globalization;
 using System.IO.Pipelines;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -75,7 +73,9 @@ internal sealed class SendfileConnection(BlobStore store, UpstreamRules rules, A
                 return;
             }
             input.AdvanceTo(afterHead);
-            if (!await SendAsync(socket, blob, close, connection.ConnectionClosed).ConfigureAwait(false) || close)
+            var sent = await SendfileResponse.SendAsync(socket, blob, close, metrics, logger, connection.ConnectionClosed).ConfigureAwait(false);
+            metrics.Request("blob", sent ? "hit" : "error");
+            if (!sent || close)
             {
                 return;
             }
@@ -151,28 +151,6 @@ internal sealed class SendfileConnection(BlobStore store, UpstreamRules rules, A
             && RegistryRequest.TryDecode(path, ns, options.DefaultRegistry, rules, out _, out var request, out _)
             && request.Resource == RegistryResource.Blob
             && store.TryGet(Digest.Parse(request.Reference), out blob);
-    }
-
-    private async Task<bool> SendAsync(Socket socket, CachedBlob blob, bool close, CancellationToken cancellationToken)
-    {
-        var head = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"HTTP/1.1 200 OK\r\nContent-Length: {blob.Size}\r\nContent-Type: {blob.MediaType}\r\n" +
-            $"{RegistryHeaders.ContentDigest}: {blob.Digest}\r\nETag: \"{blob.Digest}\"\r\nAccept-Ranges: bytes\r\n" +
-            $"{RegistryHeaders.ApiVersion}: registry/2.0\r\nDate: {DateTimeOffset.UtcNow:r}\r\n{(close ? "Connection: close\r\n" : "")}\r\n"));
-        try
-        {
-            await socket.SendFileAsync(blob.Path, head, ReadOnlyMemory<byte>.Empty, TransmitFileOptions.UseDefaultWorkerThread, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
-        {
-            // The head may be out already: closing the connection is the only honest end of this response.
-            logger.LogDebug("Sending blob {Digest} ended early: {Reason}", blob.Digest, ex.Message);
-            metrics.Request("blob", "error");
-            return false;
-        }
-        metrics.Request("blob", "hit");
-        metrics.Served("cache", blob.Size);
-        return true;
     }
 
     private static string? QueryValue(ReadOnlySpan<char> query, string key)

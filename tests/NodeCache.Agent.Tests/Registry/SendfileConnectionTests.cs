@@ -35,7 +35,7 @@ public sealed class SendfileConnectionTests : IAsyncLifetime
     private string BlobPath => $"/v2/{_image.Repository}/blobs/{_image.Layers[0].Digest}?ns={Harbor}";
 
     [Fact]
-    public async Task Warm_blobs_and_other_requests_share_one_keep_alive_connection()
+    public async Task Warm_blobs_and_other_requests_share_one_keep_alive_connection_until_a_blob_closes_it()
     {
         using var connection = await RawHttpConnection.OpenAsync(_agent);
 
@@ -54,6 +54,11 @@ public sealed class SendfileConnectionTests : IAsyncLifetime
         Assert.Equal(blob[10..20], range.Body);
         Assert.Equal(200, again.Status);
         Assert.Equal(blob, again.Body);
+        // Kestrel owns the connection once it served the manifest: the blob went out by sendfile with Connection: close.
+        Assert.Equal("close", again.Headers["connection"]);
+        Assert.True(await connection.IsClosedByServerAsync());
+        using var next = await RawHttpConnection.OpenAsync(_agent);
+        Assert.Equal(blob, (await next.SendAsync($"GET {BlobPath} HTTP/1.1\r\nHost: agent\r\n\r\n")).Body);
     }
 
     [Fact]
