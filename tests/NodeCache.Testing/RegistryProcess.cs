@@ -18,6 +18,7 @@ public sealed class RegistryProcess : IAsyncDisposable
     private readonly TempFolder _folder;
     private readonly TokenServer? _tokens;
     private readonly TestCertificateAuthority? _tls;
+    private readonly Uri? _proxyOf;
     private readonly string _configPath;
     private readonly HttpClient _http;
     private readonly List<RegistryRequest> _requests = [];
@@ -25,11 +26,12 @@ public sealed class RegistryProcess : IAsyncDisposable
     private ChildProcess _process = null!;
     private int _parsedLines;
 
-    private RegistryProcess(TempFolder folder, TokenServer? tokens, TestCertificateAuthority? tls, int port)
+    private RegistryProcess(TempFolder folder, TokenServer? tokens, TestCertificateAuthority? tls, Uri? proxyOf, int port)
     {
         _folder = folder;
         _tokens = tokens;
         _tls = tls;
+        _proxyOf = proxyOf;
         _http = new HttpClient(CreateHandler()) { Timeout = TimeSpan.FromSeconds(10) };
         HostPort = $"127.0.0.1:{port}";
         BaseUri = new Uri($"{(tls is null ? "http" : "https")}://{HostPort}/");
@@ -56,11 +58,13 @@ public sealed class RegistryProcess : IAsyncDisposable
     public int Pid => _process.Pid;
 
     /// <param name="tls">Serve HTTPS with this CA's server certificate instead of plain HTTP.</param>
-    public static async Task<RegistryProcess> StartAsync(TokenServer? tokens = null, TestCertificateAuthority? tls = null, CancellationToken cancellationToken = default)
+    /// <param name="proxyOf">Run as a pull-through cache of this registry (the peer a user would pick instead of the agent).
+    /// It then logs only warnings, so its log costs nothing on measured cores, and its requests are not counted.</param>
+    public static async Task<RegistryProcess> StartAsync(TokenServer? tokens = null, TestCertificateAuthority? tls = null, Uri? proxyOf = null, CancellationToken cancellationToken = default)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var registry = new RegistryProcess(TempFolder.Create("registry"), tokens, tls, LoopbackPort.Next());
+            var registry = new RegistryProcess(TempFolder.Create(proxyOf is null ? "registry" : "registry-proxy"), tokens, tls, proxyOf, LoopbackPort.Next());
             try
             {
                 await registry.LaunchAsync(cancellationToken);
@@ -226,10 +230,16 @@ public sealed class RegistryProcess : IAsyncDisposable
                   certificate: {_tls.CertificatePath}
                   key: {_tls.KeyPath}
               """;
+        var proxy = _proxyOf is null
+            ? ""
+            : $"""
+              proxy:
+                remoteurl: {_proxyOf.ToString().TrimEnd('/')}
+              """;
         return $"""
             version: 0.1
             log:
-              level: info
+              level: {(_proxyOf is null ? "info" : "warn")}
               formatter: json
               accesslog:
                 disabled: true
@@ -246,6 +256,7 @@ public sealed class RegistryProcess : IAsyncDisposable
               secret: {Guid.NewGuid():N}
             {tls}
             {auth}
+            {proxy}
             """;
     }
 }

@@ -38,7 +38,7 @@ internal sealed class Testbed : IAsyncDisposable
 
     public NginxServer NginxProxyCache { get; private set; } = null!;
 
-    public RegistryProxy RegistryProxy { get; private set; } = null!;
+    public RegistryProcess RegistryProxy { get; private set; } = null!;
 
     public Peer AgentPeer => new(Peer.Agent, Agent.BaseUri, Agent.Pid, $"?ns={RegistryHost}");
 
@@ -66,7 +66,7 @@ internal sealed class Testbed : IAsyncDisposable
             bed.Content = await UpstreamContent.PushAsync(bed.Upstream, settings, progress, cancellationToken);
             bed.NginxStatic = bed.Track(await Peers.NginxStatic.StartAsync(bed.Upstream.StorageDirectory, cancellationToken));
             bed.NginxProxyCache = bed.Track(await Peers.NginxProxyCache.StartAsync(bed.Upstream.BaseUri, cancellationToken));
-            bed.RegistryProxy = bed.Track(await RegistryProxy.StartAsync(bed.Upstream.BaseUri, cancellationToken));
+            bed.RegistryProxy = bed.Track(await RegistryProcess.StartAsync(proxyOf: bed.Upstream.BaseUri, cancellationToken: cancellationToken));
             bed.Agent = bed.Track(await AgentProcess.StartAsync(AgentArguments(bed.Upstream), cancellationToken: cancellationToken));
             progress($"peers: agent {bed.Agent.BaseUri} (pid {bed.Agent.Pid}), nginx-static {bed.NginxStatic.BaseUri} (pid {bed.NginxStatic.Pid}), "
                 + $"nginx-proxy-cache {bed.NginxProxyCache.BaseUri} (pid {bed.NginxProxyCache.Pid}), registry-proxy {bed.RegistryProxy.BaseUri} (pid {bed.RegistryProxy.Pid})");
