@@ -126,9 +126,9 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         }
     }
 
-    // What the socket path can answer: a plain HTTP/1.1 GET of the whole blob, with no condition to evaluate.
+    // What the socket path can answer: a plain-text HTTP/1.1 GET of the whole blob, with no condition to evaluate.
     private static bool IsWholeBlobGet(HttpRequest request) =>
-        HttpMethods.IsGet(request.Method) && request.Protocol == "HTTP/1.1"
+        HttpMethods.IsGet(request.Method) && request.Protocol == "HTTP/1.1" && !request.IsHttps
         && request.Headers.Range.Count == 0 && request.Headers.IfRange.Count == 0 && request.Headers.IfNoneMatch.Count == 0;
 
     // An upstream that sends no Content-Length leaves the size unknown until the fill ends.
