@@ -1,4 +1,5 @@
 using System.Net;
+using NodeCache.Oci;
 using NodeCache.Testing;
 
 namespace NodeCache.PerfHarness.Peers;
@@ -8,14 +9,19 @@ internal sealed class RegistryProxy : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
 
+    // Its background store of a 1 GiB blob takes a few seconds here; a minute means it is not happening.
+    private static readonly TimeSpan StoreTimeout = TimeSpan.FromMinutes(1);
+
     private readonly TempFolder _folder;
     private readonly CapturedOutput _output;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly string _storage;
     private ChildProcess? _process;
 
     private RegistryProxy(TempFolder folder, int port)
     {
         _folder = folder;
+        _storage = folder.Combine("storage", create: true);
         BaseUri = new Uri($"http://127.0.0.1:{port}/");
         _output = new CapturedOutput(folder.Combine("registry-proxy.log"));
     }
@@ -31,7 +37,7 @@ internal sealed class RegistryProxy : IAsyncDisposable
         try
         {
             var config = proxy._folder.Combine("config.yml");
-            await File.WriteAllTextAsync(config, Config(port, proxy._folder.Combine("storage", create: true), upstream), cancellationToken);
+            await File.WriteAllTextAsync(config, Config(port, proxy._storage, upstream), cancellationToken);
             proxy._process = ChildProcess.Start(RequiredTools.DockerRegistry, ["serve", config], proxy._output);
             await proxy.WaitReadyAsync(cancellationToken);
             return proxy;
@@ -40,6 +46,26 @@ internal sealed class RegistryProxy : IAsyncDisposable
         {
             await proxy.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits until the proxy has stored <paramref name="digest"/>. On a miss it streams the blob to the client with one
+    /// upstream GET and stores it with a second one in the background, which may end well after the client's response:
+    /// its GET belongs to the miss, not to whatever is measured next.
+    /// </summary>
+    public async Task WaitStoredAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        var hex = digest.Hex;
+        var data = Path.Combine(_storage, "docker", "registry", "v2", "blobs", "sha256", hex[..2], hex, "data");
+        var deadline = DateTime.UtcNow + StoreTimeout;
+        while (!File.Exists(data))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the registry proxy did not store {digest} within {StoreTimeout}\n{_output.Tail()}");
+            }
+            await Task.Delay(100, cancellationToken);
         }
     }
 
