@@ -20,6 +20,7 @@ internal static class HarnessRun
     public static async Task<int> RunAsync(HarnessSettings settings, CancellationToken cancellationToken)
     {
         var startedAt = DateTimeOffset.UtcNow;
+        var loadAtStart = MachineInfo.LoadAverage();
         var clock = Stopwatch.StartNew();
         void Progress(string message) => Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
 
@@ -66,7 +67,7 @@ internal static class HarnessRun
             }
         }
 
-        var report = new HarnessReport(startedAt, DateTimeOffset.UtcNow, settings.Quick ? "quick" : "full", settings.Repetitions, MachineInfo.Current(), results, Goals.Evaluate(results));
+        var report = new HarnessReport(startedAt, DateTimeOffset.UtcNow, settings.Quick ? "quick" : "full", settings.Repetitions, MachineInfo.Current(), loadAtStart, MachineInfo.LoadAverage(), results, Goals.Evaluate(results));
         Console.WriteLine(ResultTable.Render(report));
         var path = await ResultJson.WriteAsync(report, settings.ResultsDirectory, CancellationToken.None);
         Progress($"wrote {path} after {clock.Elapsed:mm\\:ss}");

@@ -83,6 +83,27 @@ public sealed class RegistryProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until this registry holds <paramref name="digest"/> in its storage. A registry in proxy mode streams a missed
+    /// blob to its client with one upstream GET and stores it with a second one in the background, which may end well
+    /// after the client's response: that GET belongs to the miss, not to whatever is measured next.
+    /// </summary>
+    public async Task WaitStoredAsync(Digest digest, CancellationToken cancellationToken = default)
+    {
+        var hex = digest.Hex;
+        var data = Path.Combine(StorageDirectory, "docker", "registry", "v2", "blobs", "sha256", hex[..2], hex, "data");
+        // Storing a 1 GiB blob takes a few seconds here; a minute means it is not happening.
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (!File.Exists(data))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the registry on {HostPort} did not store {digest} within a minute\n{LogTail()}");
+            }
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
     /// <summary>A handler for clients of this registry: one that trusts its CA when it serves HTTPS.</summary>
     public HttpMessageHandler CreateHandler() => _tls?.CreateTrustingHandler() ?? new SocketsHttpHandler();
 

@@ -1,3 +1,4 @@
+using NodeCache.Oci;
 using NodeCache.PerfHarness.Measurement;
 using NodeCache.PerfHarness.Workload;
 using NodeCache.Testing;
@@ -90,6 +91,20 @@ internal sealed class Testbed : IAsyncDisposable
         Client.Dispose();
     }
 
+    /// <summary>
+    /// After a miss through <paramref name="peer"/>: waits until that peer has stopped fetching <paramref name="digest"/>
+    /// from the upstream (only the registry proxy goes on after its response), then until the upstream's log is quiet.
+    /// </summary>
+    public async Task<BlobTraffic> SettleAfterMissAsync(Peer peer, Digest digest, CancellationToken cancellationToken)
+    {
+        await WaitStoredAsync(peer, digest, cancellationToken);
+        return await UpstreamTraffic.SettledAsync(Upstream, digest, cancellationToken);
+    }
+
+    /// <summary>Returns once <paramref name="peer"/> no longer fetches <paramref name="digest"/> in the background: at once for every peer but the registry proxy.</summary>
+    public Task WaitStoredAsync(Peer peer, Digest digest, CancellationToken cancellationToken) =>
+        peer.Name == Peer.RegistryProxy ? RegistryProxy.WaitStoredAsync(digest, cancellationToken) : Task.CompletedTask;
+
     /// <summary>A cold and a warm GET of a small blob through every peer: JIT, first connections and first cache writes happen here, unmeasured.</summary>
     private async Task PrimeAsync(CancellationToken cancellationToken)
     {
@@ -100,6 +115,7 @@ internal sealed class Testbed : IAsyncDisposable
             {
                 await Client.DownloadAsync(peer.Blob(UpstreamContent.BlobRepository, primer.Digest), primer.Size, cancellationToken);
             }
+            await SettleAfterMissAsync(peer, primer.Digest, cancellationToken);
         }
     }
 

@@ -13,6 +13,10 @@ internal sealed record MachineInfo(int Cores, long MemoryBytes, string Kernel, s
         CpuModel(),
         RuntimeInformation.FrameworkDescription);
 
+    /// <summary>The 1, 5 and 15-minute load averages.</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+
     private static long MemTotal()
     {
         var line = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)) : null;

@@ -14,6 +14,7 @@ internal static class ResultTable
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture,
             $"{machine.Cores} cores ({machine.Cpu}), {machine.MemoryBytes / (1L << 30)} GiB, Linux {machine.Kernel}, {machine.Runtime}. " +
+            $"Load average {report.LoadAverageAtStart} at the start, {report.LoadAverageAtEnd} at the end. " +
             $"Medians of {report.Repetitions} repetition(s); ratios are taken within each repetition, then their median.");
         foreach (var scenario in report.Scenarios)
         {

@@ -33,7 +33,7 @@ internal static class ColdFill
                 var before = await UpstreamTraffic.SettledAsync(bed.Upstream, blob.Digest, cancellationToken);
                 var timing = await bed.Client.DownloadTimedAsync(peer.Blob(UpstreamContent.BlobRepository, blob.Digest), blob.Size, cancellationToken);
                 var elapsed = timing.LastByte;
-                var pulled = (await UpstreamTraffic.SettledAsync(bed.Upstream, blob.Digest, cancellationToken)).Since(before);
+                var pulled = (await bed.SettleAfterMissAsync(peer, blob.Digest, cancellationToken)).Since(before);
                 result.Add(@case, peer.Name, Time, "s", elapsed.TotalSeconds);
                 result.Add(@case, peer.Name, FirstByte, "s", timing.FirstByte.TotalSeconds);
                 result.Add(@case, peer.Name, LastByteWait, "s", timing.LastByteWait.TotalSeconds);

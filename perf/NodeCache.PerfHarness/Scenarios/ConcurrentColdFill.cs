@@ -42,7 +42,7 @@ internal static class ConcurrentColdFill
                 var uri = cache.Blob(UpstreamContent.BlobRepository, blob.Digest);
                 var before = await UpstreamTraffic.SettledAsync(bed.Upstream, blob.Digest, cancellationToken);
                 var cold = await DownloadLoad.StampedeAsync(bed.Client, uri, blob.Size, clients, cancellationToken);
-                var pulled = (await UpstreamTraffic.SettledAsync(bed.Upstream, blob.Digest, cancellationToken)).Since(before);
+                var pulled = (await bed.SettleAfterMissAsync(cache, blob.Digest, cancellationToken)).Since(before);
                 var warm = await DownloadLoad.StampedeAsync(bed.Client, uri, blob.Size, clients, cancellationToken);
                 result.Add(coldCase, cache.Name, Time, "s", cold.TotalSeconds);
                 result.Add(coldCase, cache.Name, UpstreamGets, "GETs", pulled.Gets);

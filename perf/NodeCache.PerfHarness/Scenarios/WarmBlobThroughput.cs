@@ -80,6 +80,10 @@ internal static class WarmBlobThroughput
             {
                 await bed.Client.DownloadAsync(cache.Blob(UpstreamContent.BlobRepository, blob.Digest), blob.Size, cancellationToken);
             }
+            foreach (var blob in blobs)
+            {
+                await bed.WaitStoredAsync(cache, blob.Digest, cancellationToken);
+            }
         }
         await UpstreamTraffic.SettledAsync(bed.Upstream, null, cancellationToken);
         // The agent's high-water mark here tells filling apart from serving when the memory table shows warm raised it.
