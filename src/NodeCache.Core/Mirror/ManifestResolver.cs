@@ -104,10 +104,10 @@ public sealed class ManifestResolver
     private async Task<ManifestAnswer> FetchAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, Digest? expected)
     {
         using var response = await SendAsync(route, HttpMethod.Get, repository, reference, accept).ConfigureAwait(false);
-        var what = $"manifest {repository}{(expected is null ? ":" : "@")}{reference.Replace(Digest.Prefix, "", StringComparison.Ordinal)}";
+        var what = $"manifest {repository}{(expected is null ? ":" : "@")}{reference}";
         if (response.Outcome != UpstreamOutcome.Success || response.Message is null)
         {
-            return ManifestAnswer.Failed(MirrorError.FromUpstream(response, OciErrorCode.ManifestUnknown, expected is null ? $"manifest {repository}:{reference}" : $"manifest {expected}"));
+            return ManifestAnswer.Failed(MirrorError.FromUpstream(response, OciErrorCode.ManifestUnknown, what));
         }
         var content = response.Message.Content;
         if (content.Headers.ContentLength > MediaTypes.MaxManifestSize)
