@@ -59,7 +59,13 @@ services.AddSingleton(sp => CacheIndex.Open(sp.GetRequiredService<CacheLayout>()
 services.AddSingleton(sp => sp.GetRequiredService<CacheIndex>().Blobs);
 services.AddSingleton(sp => sp.GetRequiredService<CacheIndex>().Tags);
 services.AddSingleton(TimeProvider.System);
-services.AddSingleton(new MirrorOptions { TagTtl = options.TagTtl });
+services.AddSingleton(sp => new MirrorOptions
+{
+    TagTtl = options.TagTtl,
+    ManifestRevalidation = options.ManifestRevalidate,
+    DenialsPath = Path.Combine(sp.GetRequiredService<CacheLayout>().Root, "denials.json"),
+});
+services.AddSingleton<PolicyMetrics>();
 services.AddSingleton<MirrorMetrics>();
 services.AddSingleton(sp => new BlobStore(sp.GetRequiredService<CacheLayout>(), sp.GetRequiredService<BlobIndex>(), TimeProvider.System, sp.GetRequiredService<ILogger<BlobStore>>()));
 services.AddSingleton(sp => new RegistryClient(
@@ -71,7 +77,7 @@ services.AddSingleton(sp => new BlobFills(
     sp.GetRequiredService<ILogger<BlobFills>>(), sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping));
 services.AddSingleton(sp => new ManifestResolver(
     sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<TagIndex>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
-    sp.GetRequiredService<MirrorOptions>(), TimeProvider.System, sp.GetRequiredService<ILogger<ManifestResolver>>()));
+    sp.GetRequiredService<PolicyMetrics>(), sp.GetRequiredService<MirrorOptions>(), TimeProvider.System, sp.GetRequiredService<ILogger<ManifestResolver>>()));
 services.AddSingleton<ManifestEndpoint>();
 services.AddSingleton<BlobEndpoint>();
 services.AddSingleton<RegistryEndpoint>();

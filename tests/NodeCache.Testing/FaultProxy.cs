@@ -49,7 +49,9 @@ public sealed partial record ProxiedRequest(string Method, string PathAndQuery, 
 /// An in-process reverse proxy (Kestrel on 127.0.0.1, a free port) in front of a registry, for tests that need an upstream
 /// that misbehaves on purpose: blob bodies can be corrupted, cut short or mis-sized (<see cref="Mode"/>), forwarded at a
 /// limited rate (<see cref="BytesPerSecond"/>), or held part way until the test lets them go (<see cref="HoldAt"/>).
-/// Everything else (manifests, HEADs, errors) passes through unchanged. Every request is recorded.
+/// Everything else (manifests, HEADs, errors) passes through unchanged, except that it can act as Harbor's project
+/// policies do (<see cref="DenyManifest"/>: <c>412 PROJECTPOLICYVIOLATION</c> for a manifest, by tag or by digest) or as
+/// a failing Harbor (<see cref="Unavailable"/>: <c>503</c> for everything). Every request is recorded.
 /// </summary>
 public sealed class FaultProxy : IAsyncDisposable
 {
@@ -68,6 +70,9 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly HttpClient _upstream;
     private readonly Uri _target;
     private readonly List<ProxiedRequest> _requests = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _deniedManifests = new(StringComparer.Ordinal);
+    private volatile bool _unavailable;
+    private int _disposed;
     private volatile Hold? _hold;
     private int _mode;
     private long _bytesPerSecond;
@@ -93,6 +98,23 @@ public sealed class FaultProxy : IAsyncDisposable
         get => Interlocked.Read(ref _bytesPerSecond);
         set => Interlocked.Exchange(ref _bytesPerSecond, value);
     }
+
+    /// <summary>While true, every request is answered <c>503 Service Unavailable</c> without reaching the registry.</summary>
+    public bool Unavailable
+    {
+        get => _unavailable;
+        set => _unavailable = value;
+    }
+
+    /// <summary>
+    /// From now on, a manifest request (GET or HEAD, by tag or by digest) whose answer would be <paramref name="digest"/> is
+    /// refused as Harbor refuses an image its project policy blocks: <c>412</c> with
+    /// <c>{"errors":[{"code":"PROJECTPOLICYVIOLATION","message":...}]}</c> (no body on a HEAD).
+    /// </summary>
+    public void DenyManifest(Digest digest, string message) => _deniedManifests[digest.ToString()] = message;
+
+    /// <summary>Lifts <see cref="DenyManifest"/>.</summary>
+    public void AllowManifest(Digest digest) => _deniedManifests.TryRemove(digest.ToString(), out _);
 
     /// <summary>Starts a proxy that forwards to <paramref name="target"/>.</summary>
     public static async Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default)
@@ -149,8 +171,13 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>GETs of the blob the registry answered with 200, whatever the proxy then did to the body.</summary>
     public int CountBlobGets(Digest digest) => Requests().Count(r => r.IsBlobGet(digest) && r.Status == 200);
 
+    /// <summary>Stops the proxy (its port then refuses connections, as a dead upstream does); a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         Release();
         using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {
@@ -171,6 +198,12 @@ public sealed class FaultProxy : IAsyncDisposable
     {
         var request = context.Request;
         var pathAndQuery = request.Path.Value + request.QueryString.Value;
+        if (_unavailable)
+        {
+            Record(request.Method, pathAndQuery, StatusCodes.Status503ServiceUnavailable);
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
         using var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target, pathAndQuery));
         foreach (var (name, values) in request.Headers)
         {
@@ -192,6 +225,12 @@ public sealed class FaultProxy : IAsyncDisposable
         }
         using (response)
         {
+            if (PolicyDenial(pathAndQuery, response) is { } denial)
+            {
+                Record(request.Method, pathAndQuery, StatusCodes.Status412PreconditionFailed);
+                await WriteDenialAsync(context, denial);
+                return;
+            }
             Record(request.Method, pathAndQuery, (int)response.StatusCode);
             context.Response.StatusCode = (int)response.StatusCode;
             foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
@@ -283,6 +322,35 @@ public sealed class FaultProxy : IAsyncDisposable
                 Array.Fill(extra, (byte)0x5A);
                 await context.Response.Body.WriteAsync(extra, cancellationToken);
                 break;
+        }
+    }
+
+    // Harbor decides on the artifact a request resolves to, so a tag that names a blocked digest is refused too.
+    private string? PolicyDenial(string pathAndQuery, HttpResponseMessage response)
+    {
+        if (_deniedManifests.IsEmpty || !pathAndQuery.Contains("/manifests/", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var reference = pathAndQuery[(pathAndQuery.LastIndexOf("/manifests/", StringComparison.Ordinal) + "/manifests/".Length)..].Split('?')[0];
+        if (_deniedManifests.TryGetValue(reference, out var byPath))
+        {
+            return byPath;
+        }
+        return response.Headers.TryGetValues("Docker-Content-Digest", out var digests) && _deniedManifests.TryGetValue(digests.First(), out var byDigest)
+            ? byDigest
+            : null;
+    }
+
+    private static async Task WriteDenialAsync(HttpContext context, string message)
+    {
+        var body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { errors = new[] { new { code = "PROJECTPOLICYVIOLATION", message } } });
+        context.Response.StatusCode = StatusCodes.Status412PreconditionFailed;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.ContentLength = body.Length;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await context.Response.Body.WriteAsync(body, context.RequestAborted);
         }
     }
 

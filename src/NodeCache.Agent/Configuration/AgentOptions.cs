@@ -31,6 +31,9 @@ internal sealed record AgentOptions
 
     public string LogLevel { get; init; } = "Information";
 
+    /// <summary>How often a cached manifest by digest is re-checked with the upstream; null never re-checks.</summary>
+    public TimeSpan? ManifestRevalidate { get; init; } = TimeSpan.FromMinutes(5);
+
     // The user's cache folder, as XDG names it: a mirror's data is re-creatable, so it is cache, not state.
     private static string DefaultCacheDir()
     {

@@ -33,6 +33,8 @@ internal static class AgentSettings
             (o, v) => o with { CheckpointInterval = Duration.Parse(v[0], "checkpoint-interval") }),
         new("log-level", "LEVEL", "Trace, Debug, Information, Warning or Error (default Information)", false,
             (o, v) => o with { LogLevel = LogLevelName(v[0]) }),
+        new("manifest-revalidate", "DURATION|off", "how often a cached manifest by digest is re-checked with the upstream; 0 = every request, off = never (default 5m)", false,
+            (o, v) => o with { ManifestRevalidate = v[0].Trim() == "off" ? null : Duration.Parse(v[0], "manifest-revalidate") }),
     ];
 
     public static string Usage =>

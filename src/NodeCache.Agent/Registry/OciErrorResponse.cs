@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 using NodeCache.Mirror;
 
 namespace NodeCache.Agent.Registry;
@@ -18,8 +19,15 @@ internal static class OciErrorResponse
     {
         var response = context.Response;
         response.StatusCode = (int)error.Status;
-        response.ContentType = "application/json";
-        var body = IsOciErrorJson(error.UpstreamBody) ? error.UpstreamBody! : Serialize(error);
+        var passThrough = IsOciErrorJson(error.UpstreamBody, out var upstreamMessage);
+        response.ContentType = passThrough ? error.UpstreamContentType ?? "application/json" : "application/json";
+        var body = passThrough ? error.UpstreamBody! : Serialize(error);
+        if (passThrough && upstreamMessage is not null && context.Features.Get<IHttpResponseFeature>() is { } feature)
+        {
+            // containerd resolves with HEAD, which has no body, and reports only the status line: the registry's message
+            // (Harbor's policy text) travels in the reason phrase so that it reaches the kubelet's event.
+            feature.ReasonPhrase = ReasonPhrase.With(response.StatusCode, upstreamMessage);
+        }
         response.ContentLength = System.Text.Encoding.UTF8.GetByteCount(body);
         return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.WriteAsync(body, context.RequestAborted);
     }
@@ -42,8 +50,10 @@ internal static class OciErrorResponse
     }
 
     // An upstream's own error body (Harbor's policy message, say) is passed on as it is when it is the spec's format.
-    private static bool IsOciErrorJson(string? body)
+    // The first error's "CODE: message", when there is one.
+    private static bool IsOciErrorJson(string? body, out string? message)
     {
+        message = null;
         if (string.IsNullOrEmpty(body))
         {
             return false;
@@ -51,9 +61,20 @@ internal static class OciErrorResponse
         try
         {
             using var document = JsonDocument.Parse(body);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("errors", out var errors)
-                && errors.ValueKind == JsonValueKind.Array;
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("errors", out var errors)
+                || errors.ValueKind != JsonValueKind.Array)
+            {
+                return false;
+            }
+            if (errors.GetArrayLength() > 0 && errors[0] is { ValueKind: JsonValueKind.Object } first
+                && first.TryGetProperty("message", out var text) && text.ValueKind == JsonValueKind.String)
+            {
+                message = first.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String
+                    ? $"{code.GetString()}: {text.GetString()}"
+                    : text.GetString();
+            }
+            return true;
         }
         catch (JsonException)
         {

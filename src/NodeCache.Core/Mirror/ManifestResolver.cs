@@ -8,8 +8,11 @@ using NodeCache.Upstream;
 namespace NodeCache.Mirror;
 
 /// <summary>
-/// Finds a manifest by tag or digest. A digest, once cached, never needs the upstream again. A tag is revalidated
-/// at most once per TTL, and its cached digest is served stale when the upstream is unreachable or failing.
+/// Finds a manifest by tag or digest. A tag is revalidated at most once per TTL; a manifest by digest once per
+/// revalidation window, per repository, because the upstream's policies (a CVE, a missing signature, a deletion) may
+/// refuse bytes that have not changed. Cached manifests are served stale when the upstream is unreachable or failing,
+/// never when it denied them: a denial is passed to the client as the upstream gave it and remembered until the
+/// upstream allows the manifest again.
 /// </summary>
 public sealed class ManifestResolver
 {
@@ -17,21 +20,25 @@ public sealed class ManifestResolver
     private readonly TagIndex _tags;
     private readonly RegistryClient _upstream;
     private readonly MirrorMetrics _metrics;
+    private readonly PolicyMetrics _policy;
     private readonly MirrorOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ManifestVerdicts _verdicts;
     private readonly SingleFlight<string, ManifestAnswer> _fetches = new();
     private readonly ManifestMemory _memory = new();
 
-    public ManifestResolver(BlobStore store, TagIndex tags, RegistryClient upstream, MirrorMetrics metrics, MirrorOptions options, TimeProvider time, ILogger logger)
+    public ManifestResolver(BlobStore store, TagIndex tags, RegistryClient upstream, MirrorMetrics metrics, PolicyMetrics policy, MirrorOptions options, TimeProvider time, ILogger logger)
     {
         _store = store;
         _tags = tags;
         _upstream = upstream;
         _metrics = metrics;
+        _policy = policy;
         _options = options;
         _time = time;
         _logger = logger;
+        _verdicts = new ManifestVerdicts(options.DenialsPath, logger);
     }
 
     /// <summary>The manifest <paramref name="reference"/> (a tag or a digest) names in <paramref name="repository"/>.</summary>
@@ -46,17 +53,22 @@ public sealed class ManifestResolver
 
     private async Task<ManifestAnswer> ResolveDigestAsync(UpstreamRoute route, RepositoryName repository, Digest digest, string? accept, CancellationToken cancellationToken)
     {
+        var key = ManifestVerdicts.Key(route.Registry, repository, digest.ToString());
         if (await ReadCachedAsync(digest, cancellationToken).ConfigureAwait(false) is { } cached)
         {
-            return ManifestAnswer.Found(cached, ManifestSource.Cache);
+            if (_verdicts.IsAllowedWithin(key, _options.ManifestRevalidation, _time.GetUtcNow()))
+            {
+                return ManifestAnswer.Found(cached, ManifestSource.Cache);
+            }
+            return await _fetches.RunAsync("?" + key, () => RevalidateDigestAsync(route, repository, digest, accept, cached, key), cancellationToken).ConfigureAwait(false);
         }
-        var key = $"{route.Registry}/{repository}@{digest}";
         return await _fetches.RunAsync(key, () => FetchAsync(route, repository, digest.ToString(), accept, digest), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ManifestAnswer> ResolveTagAsync(UpstreamRoute route, RepositoryName repository, string tag, string? accept, CancellationToken cancellationToken)
     {
         var known = _tags.TryGet(route.Registry, repository, tag, out var record) && MediaTypes.IsAccepted(accept, record.MediaType)
+            && !IsDenied(route, repository, tag, record.Digest)
             ? await ReadCachedAsync(record.Digest, cancellationToken).ConfigureAwait(false)
             : null;
         if (known is not null && _time.GetUtcNow() - record.FetchedAt < _options.TagTtl)
@@ -67,6 +79,30 @@ public sealed class ManifestResolver
         return await _fetches.RunAsync(key, () => RevalidateTagAsync(route, repository, tag, accept, known), cancellationToken).ConfigureAwait(false);
     }
 
+    // Asks whether the cached manifest may still be pulled from this repository: a HEAD, which costs no body and no pull quota.
+    private async Task<ManifestAnswer> RevalidateDigestAsync(UpstreamRoute route, RepositoryName repository, Digest digest, string? accept, ManifestContent cached, string key)
+    {
+        UpstreamOutcome outcome;
+        using (var response = await SendAsync(route, HttpMethod.Head, repository, digest.ToString(), accept).ConfigureAwait(false))
+        {
+            outcome = response.Outcome;
+            if (outcome == UpstreamOutcome.Success)
+            {
+                _verdicts.Allow(key, _time.GetUtcNow());
+                _policy.Revalidated("digest", "allowed");
+                return ManifestAnswer.Found(cached, ManifestSource.Cache);
+            }
+            if (IsOutage(outcome))
+            {
+                return ServeStale(key, null, cached, "digest", $"{route.Registry}/{repository}@{digest}", response);
+            }
+        }
+        // A denial: a HEAD carries no body, so the registry's own words come from one GET, which also records the denial.
+        var answer = await FetchAsync(route, repository, digest.ToString(), accept, digest).ConfigureAwait(false);
+        _policy.Revalidated("digest", answer.Error is null ? "allowed" : "denied");
+        return answer;
+    }
+
     // Asks the upstream what the tag names now: a HEAD when we hold a candidate (it costs no body and no pull quota), a GET otherwise.
     private async Task<ManifestAnswer> RevalidateTagAsync(UpstreamRoute route, RepositoryName repository, string tag, string? accept, ManifestContent? known)
     {
@@ -74,32 +110,52 @@ public sealed class ManifestResolver
         {
             return await FetchAsync(route, repository, tag, accept, expected: null).ConfigureAwait(false);
         }
-        using var response = await SendAsync(route, HttpMethod.Head, repository, tag, accept).ConfigureAwait(false);
-        switch (response.Outcome)
+        using (var response = await SendAsync(route, HttpMethod.Head, repository, tag, accept).ConfigureAwait(false))
         {
-            case UpstreamOutcome.Success:
+            if (response.Outcome == UpstreamOutcome.Success)
+            {
                 var current = HeaderDigest(response);
                 if (current == known.Digest)
                 {
                     RememberTag(route, repository, tag, known);
+                    _policy.Revalidated("tag", "allowed");
                     return ManifestAnswer.Found(known, ManifestSource.Cache);
                 }
+                _policy.Revalidated("tag", "changed");
                 if (current is { } moved && await ReadCachedAsync(moved, CancellationToken.None).ConfigureAwait(false) is { } cachedTarget)
                 {
                     RememberTag(route, repository, tag, cachedTarget);
                     return ManifestAnswer.Found(cachedTarget, ManifestSource.Cache);
                 }
                 return await FetchAsync(route, repository, tag, accept, expected: null).ConfigureAwait(false);
-            case UpstreamOutcome.Unreachable or UpstreamOutcome.ServerError or UpstreamOutcome.TooManyRequests:
-                _logger.LogWarning("Serving {Registry}/{Repository}:{Tag} as {Digest} from cache: upstream {Outcome} ({Reason})", route.Registry, repository, tag, known.Digest, response.Outcome, response.FailureReason);
-                return ManifestAnswer.Found(known, ManifestSource.Stale);
-            case UpstreamOutcome.NotFound:
-                _tags.Delete(route.Registry, repository, tag);
-                return ManifestAnswer.Failed(MirrorError.FromUpstream(response, OciErrorCode.ManifestUnknown, $"manifest {repository}:{tag}"));
-            default:
-                return ManifestAnswer.Failed(MirrorError.FromUpstream(response, OciErrorCode.ManifestUnknown, $"manifest {repository}:{tag}"));
+            }
+            if (IsOutage(response.Outcome))
+            {
+                var digestKey = ManifestVerdicts.Key(route.Registry, repository, known.Digest.ToString());
+                return ServeStale(ManifestVerdicts.Key(route.Registry, repository, tag), digestKey, known, "tag", $"{route.Registry}/{repository}:{tag}", response);
+            }
         }
+        var answer = await FetchAsync(route, repository, tag, accept, expected: null).ConfigureAwait(false);
+        _policy.Revalidated("tag", answer.Error is null ? "changed" : "denied");
+        return answer;
     }
+
+    // The upstream cannot answer: the cached manifest is served, unless the upstream's last answer about it was a denial.
+    private ManifestAnswer ServeStale(string key, string? digestKey, ManifestContent cached, string kind, string what, UpstreamResponse response)
+    {
+        if (_verdicts.TryGetDenial(key, out var denial) || (digestKey is not null && _verdicts.TryGetDenial(digestKey, out denial)))
+        {
+            _policy.Revalidated(kind, "denied");
+            return ManifestAnswer.Failed(denial.ToError());
+        }
+        _logger.LogWarning("Serving {What} as {Digest} from cache: upstream {Outcome} ({Reason})", what, cached.Digest, response.Outcome, response.FailureReason);
+        _policy.Revalidated(kind, "stale");
+        return ManifestAnswer.Found(cached, ManifestSource.Stale);
+    }
+
+    private bool IsDenied(UpstreamRoute route, RepositoryName repository, string tag, Digest digest) =>
+        _verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, tag), out _)
+        || _verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, digest.ToString()), out _);
 
     private async Task<ManifestAnswer> FetchAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, Digest? expected)
     {
@@ -107,7 +163,12 @@ public sealed class ManifestResolver
         var what = $"manifest {repository}{(expected is null ? ":" : "@")}{reference}";
         if (response.Outcome != UpstreamOutcome.Success || response.Message is null)
         {
-            return ManifestAnswer.Failed(MirrorError.FromUpstream(response, OciErrorCode.ManifestUnknown, what));
+            var error = MirrorError.FromUpstream(response, OciErrorCode.ManifestUnknown, what);
+            if (!IsOutage(response.Outcome))
+            {
+                RememberDenial(route, repository, reference, expected, error);
+            }
+            return ManifestAnswer.Failed(error);
         }
         var content = response.Message.Content;
         if (content.Headers.ContentLength > MediaTypes.MaxManifestSize)
@@ -141,8 +202,30 @@ public sealed class ManifestResolver
         {
             RememberTag(route, repository, reference, manifest);
         }
+        else
+        {
+            _verdicts.Allow(ManifestVerdicts.Key(route.Registry, repository, reference), _time.GetUtcNow());
+        }
         return ManifestAnswer.Found(manifest, ManifestSource.Upstream);
     }
+
+    // Remembered only for what the cache holds (a cold 404 is a routine miss, and remembering every one would grow without bound).
+    private void RememberDenial(UpstreamRoute route, RepositoryName repository, string reference, Digest? expected, MirrorError error)
+    {
+        var key = ManifestVerdicts.Key(route.Registry, repository, reference);
+        var held = expected is { } digest
+            ? _store.Contains(digest)
+            : _tags.Delete(route.Registry, repository, reference);
+        if (held || _verdicts.TryGetDenial(key, out _) || error.Status != HttpStatusCode.NotFound)
+        {
+            _verdicts.Deny(key, error, _time.GetUtcNow());
+            _policy.Denied(route.Registry, error.Status);
+            _logger.LogWarning("Upstream denies {Reference} ({Status}); not served from cache until it allows it again", key, (int)error.Status);
+        }
+    }
+
+    private static bool IsOutage(UpstreamOutcome outcome) =>
+        outcome is UpstreamOutcome.Unreachable or UpstreamOutcome.ServerError or UpstreamOutcome.TooManyRequests;
 
     private async Task<UpstreamResponse> SendAsync(UpstreamRoute route, HttpMethod method, RepositoryName repository, string reference, string? accept)
     {
@@ -152,8 +235,14 @@ public sealed class ManifestResolver
         return response;
     }
 
-    private void RememberTag(UpstreamRoute route, RepositoryName repository, string tag, ManifestContent manifest) =>
-        _tags.Upsert(route.Registry, repository, tag, new TagRecord(manifest.Digest, manifest.MediaType, manifest.Bytes.Length, _time.GetUtcNow()));
+    // The upstream just named this manifest for the tag: both the tag and the digest it names are allowed now.
+    private void RememberTag(UpstreamRoute route, RepositoryName repository, string tag, ManifestContent manifest)
+    {
+        var now = _time.GetUtcNow();
+        _tags.Upsert(route.Registry, repository, tag, new TagRecord(manifest.Digest, manifest.MediaType, manifest.Bytes.Length, now));
+        _verdicts.Allow(ManifestVerdicts.Key(route.Registry, repository, tag), now);
+        _verdicts.Allow(ManifestVerdicts.Key(route.Registry, repository, manifest.Digest.ToString()), now);
+    }
 
     private async Task<ManifestContent?> ReadCachedAsync(Digest digest, CancellationToken cancellationToken)
     {

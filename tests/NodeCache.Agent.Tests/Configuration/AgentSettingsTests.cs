@@ -113,4 +113,16 @@ public sealed class AgentSettingsTests : IDisposable
             Assert.Contains(option, AgentSettings.Usage, StringComparison.Ordinal);
         }
     }
+
+    [Theory]
+    [InlineData(null, 300.0)]
+    [InlineData("30s", 30.0)]
+    [InlineData("0", 0.0)]
+    [InlineData("off", null)]
+    public void Manifest_revalidation_defaults_to_five_minutes_and_takes_a_duration_zero_or_off(string? value, double? seconds)
+    {
+        var options = AgentSettings.Load(value is null ? [] : ["--manifest-revalidate", value], NoEnvironment);
+
+        Assert.Equal(seconds is { } s ? TimeSpan.FromSeconds(s) : null, options.ManifestRevalidate);
+    }
 }
