@@ -1,0 +1,41 @@
+using System.Text.Json;
+using NodeCache.Oci;
+
+namespace NodeCache.Archive;
+
+/// <summary>An OCI content descriptor: what a manifest or index points at, and the annotations that name it.</summary>
+internal sealed record Descriptor(string? MediaType, Digest Digest, long Size, IReadOnlyDictionary<string, string> Annotations)
+{
+    /// <summary>False for a descriptor without a sha256 digest or a size, which the cache cannot verify.</summary>
+    public static bool TryRead(JsonElement element, out Descriptor descriptor, out string error)
+    {
+        descriptor = null!;
+        error = "";
+        if (element.ValueKind != JsonValueKind.Object
+            || !element.TryGetProperty("digest", out var digestText) || digestText.ValueKind != JsonValueKind.String
+            || !element.TryGetProperty("size", out var sizeValue) || !sizeValue.TryGetInt64(out var size) || size < 0)
+        {
+            error = "a descriptor without a digest or a size";
+            return false;
+        }
+        if (!Digest.TryParse(digestText.GetString(), out var digest))
+        {
+            error = $"descriptor digest '{digestText.GetString()}' is not sha256, the only algorithm the cache stores";
+            return false;
+        }
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (element.TryGetProperty("annotations", out var map) && map.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var entry in map.EnumerateObject())
+            {
+                if (entry.Value.ValueKind == JsonValueKind.String)
+                {
+                    annotations[entry.Name] = entry.Value.GetString()!;
+                }
+            }
+        }
+        var mediaType = element.TryGetProperty("mediaType", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString() : null;
+        descriptor = new Descriptor(mediaType, digest, size, annotations);
+        return true;
+    }
+}
