@@ -82,18 +82,17 @@ public sealed class ManifestResolver
     // Asks whether the cached manifest may still be pulled from this repository: a HEAD, which costs no body and no pull quota.
     private async Task<ManifestAnswer> RevalidateDigestAsync(UpstreamRoute route, RepositoryName repository, Digest digest, string? accept, ManifestContent cached, string key)
     {
-        UpstreamOutcome outcome;
         using (var response = await SendAsync(route, HttpMethod.Head, repository, digest.ToString(), accept).ConfigureAwait(false))
         {
-            outcome = response.Outcome;
-            if (outcome == UpstreamOutcome.Success)
+            if (response.Outcome == UpstreamOutcome.Success)
             {
                 _verdicts.Allow(key, _time.GetUtcNow());
                 _policy.Revalidated("digest", "allowed");
                 return ManifestAnswer.Found(cached, ManifestSource.Cache);
             }
-            if (IsOutage(outcome))
+            if (IsOutage(response.Outcome))
             {
+                _verdicts.Defer(key, _time.GetUtcNow());
                 return ServeStale(key, null, cached, "digest", $"{route.Registry}/{repository}@{digest}", response);
             }
         }

@@ -61,6 +61,18 @@ internal sealed class ManifestVerdicts
         }
     }
 
+    /// <summary>
+    /// The upstream could not answer and had not denied the reference: ask again after a window, not at every request,
+    /// so that an outage costs one upstream attempt per manifest and window instead of delaying every pull.
+    /// </summary>
+    public void Defer(string key, DateTimeOffset now)
+    {
+        if (!_denied.ContainsKey(key))
+        {
+            _allowed[key] = now;
+        }
+    }
+
     public void Deny(string key, MirrorError error, DateTimeOffset now)
     {
         _allowed.TryRemove(key, out _);
