@@ -70,6 +70,7 @@ public sealed class ChartEveryOptionTests(EveryOptionRender render) : IClassFixt
         Assert.Equal("ghcr.io", config["default-registry"].Text);
         Assert.Equal("500ms", config["connect-timeout"].Text);
         Assert.Equal("5m", config["tag-ttl"].Text);
+        Assert.Equal("off", config["manifest-revalidate"].Text);
         Assert.Equal("1m", config["checkpoint-interval"].Text);
         Assert.Equal("Debug", config["log-level"].Text);
     }

@@ -40,6 +40,7 @@ public sealed class ChartLintTests : IDisposable
     [InlineData("updateStrategy: {maxUnavailable: -1}", "maxUnavailable")]
     [InlineData("updateStrategy: {maxUnavailable: 0}", "maxUnavailable")]
     [InlineData("tagTtl: soon", "tagTtl")]
+    [InlineData("manifestRevalidate: never", "manifestRevalidate")]
     [InlineData("connectTimeout: 2 seconds", "connectTimeout")]
     [InlineData("logLevel: loud", "logLevel")]
     [InlineData("listen: [nowhere]", "listen")]

@@ -43,6 +43,7 @@ public static class ChartValues
           key: bundle.pem
         connectTimeout: 500ms
         tagTtl: 5m
+        manifestRevalidate: "off"
         checkpointInterval: 1m
         logLevel: Debug
         extraArgs:
