@@ -6,6 +6,14 @@ namespace NodeCache.Archive;
 /// <summary>An OCI content descriptor: what a manifest or index points at, and the annotations that name it.</summary>
 internal sealed record Descriptor(string? MediaType, Digest Digest, long Size, IReadOnlyDictionary<string, string> Annotations)
 {
+    /// <summary>Writes the three fields every descriptor has into the JSON object being written.</summary>
+    public static void WriteFields(Utf8JsonWriter json, string mediaType, Digest digest, long size)
+    {
+        json.WriteString("mediaType", mediaType);
+        json.WriteString("digest", digest.ToString());
+        json.WriteNumber("size", size);
+    }
+
     /// <summary>False for a descriptor without a sha256 digest or a size, which the cache cannot verify.</summary>
     public static bool TryRead(JsonElement element, out Descriptor descriptor, out string error)
     {

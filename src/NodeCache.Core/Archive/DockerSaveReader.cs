@@ -180,9 +180,7 @@ internal static class DockerSaveReader
     private static void WriteDescriptor(Utf8JsonWriter json, string mediaType, StagedFile file)
     {
         json.WriteStartObject();
-        json.WriteString("mediaType", mediaType);
-        json.WriteString("digest", file.Digest.ToString());
-        json.WriteNumber("size", file.Size);
+        Descriptor.WriteFields(json, mediaType, file.Digest, file.Size);
         json.WriteEndObject();
     }
 

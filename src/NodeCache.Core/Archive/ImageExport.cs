@@ -160,9 +160,7 @@ public sealed class ImageExport(BlobStore store, TagIndex tags)
             foreach (var (reference, manifest, tag) in images)
             {
                 json.WriteStartObject();
-                json.WriteString("mediaType", manifest.MediaType);
-                json.WriteString("digest", manifest.Digest.ToString());
-                json.WriteNumber("size", manifest.Size);
+                Descriptor.WriteFields(json, manifest.MediaType, manifest.Digest, manifest.Size);
                 json.WriteStartObject("annotations");
                 json.WriteString(OciLayoutReader.ImageNameAnnotation, tag is null ? $"{reference.Registry}/{reference.Repository}@{manifest.Digest}" : reference.ToString());
                 if (tag is not null)
