@@ -123,6 +123,37 @@ public sealed class UpstreamDenialTests
         Assert.Equal(before, upstream.Proxy.Requests().Count);
     }
 
+    [Fact]
+    public async Task While_the_upstream_fails_a_cached_digest_is_served_stale_and_asked_about_once_per_window()
+    {
+        await using var upstream = await PolicyUpstream.StartAsync(seed: 505, images: 1);
+        await using var agent = await AgentProcess.StartAsync([.. AgentProcess.Upstream(Harbor, upstream.Proxy.BaseUri), "--manifest-revalidate", "10m"]);
+        using var http = new HttpClient();
+        var image = upstream.Images[0];
+        var uri = ManifestUri(agent, image, image.ManifestDigest.ToString());
+        using (var first = await SendAsync(http, HttpMethod.Get, uri))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+        // A restart forgets allowances: the next request must ask the upstream, which now fails.
+        await agent.RestartAsync();
+        upstream.Proxy.Unavailable = true;
+
+        using (var stale = await SendAsync(http, HttpMethod.Get, uri))
+        {
+            Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        }
+        var asked = upstream.Proxy.Requests().Count(r => r.Status == 503);
+        using (var again = await SendAsync(http, HttpMethod.Get, uri))
+        {
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+            Assert.Equal(image.ManifestBytes, await again.Content.ReadAsByteArrayAsync());
+        }
+
+        Assert.True(asked > 0);
+        Assert.Equal(asked, upstream.Proxy.Requests().Count(r => r.Status == 503));
+    }
+
     internal static Uri ManifestUri(AgentProcess agent, BuiltImage image, string reference) =>
         new(agent.BaseUri, $"/v2/{image.Repository}/manifests/{reference}?ns={Harbor}");
 
