@@ -103,6 +103,38 @@ public sealed class UpstreamDenialTests
     }
 
     [Fact]
+    public async Task A_cached_digest_deleted_upstream_is_answered_404_with_the_registry_body_and_stays_refused_after_a_restart_with_the_upstream_down()
+    {
+        await using var upstream = await PolicyUpstream.StartAsync(seed: 506, images: 1);
+        await using var agent = await AgentProcess.StartAsync([.. AgentProcess.Upstream(Harbor, upstream.Proxy.BaseUri), "--manifest-revalidate", "0", "--connect-timeout", "1s"]);
+        using var http = new HttpClient();
+        var image = upstream.Images[0];
+        var uri = ManifestUri(agent, image, image.ManifestDigest.ToString());
+        using (var cached = await SendAsync(http, HttpMethod.Get, uri))
+        {
+            Assert.Equal(HttpStatusCode.OK, cached.StatusCode);
+        }
+        using (var registry = new DistributionClient(upstream.Registry.BaseUri))
+        using (var deletion = await registry.SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, new Uri(upstream.Registry.BaseUri, $"/v2/{image.Repository}/manifests/{image.ManifestDigest}")), null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, deletion.StatusCode);
+        }
+
+        using (var deleted = await SendAsync(http, HttpMethod.Get, uri))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, deleted.StatusCode);
+            Assert.Contains("MANIFEST_UNKNOWN", await deleted.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        var metrics = await AgentMetrics.ReadAsync(http, agent.BaseUri, CancellationToken.None);
+        Assert.True(metrics.Value("nodecache_upstream_denials_total", AgentMetrics.Labels(("registry", Harbor), ("reason", "not_found"))) >= 1, metrics.Text);
+        await upstream.Proxy.DisposeAsync();
+        await agent.RestartAsync();
+
+        using var afterRestart = await SendAsync(http, HttpMethod.Get, uri);
+        Assert.Equal(HttpStatusCode.NotFound, afterRestart.StatusCode);
+    }
+
+    [Fact]
     public async Task With_revalidation_off_a_cached_digest_is_served_without_asking_the_upstream()
     {
         await using var upstream = await PolicyUpstream.StartAsync(seed: 504, images: 1);
