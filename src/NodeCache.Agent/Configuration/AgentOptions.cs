@@ -31,6 +31,20 @@ internal sealed record AgentOptions
 
     public string LogLevel { get; init; } = "Information";
 
+    /// <summary>The node whose pods' images are prefetched; null with no Kubernetes API turns prefetch off.</summary>
+    public string? NodeName { get; init; }
+
+    public string? Kubeconfig { get; init; }
+
+    public int PrefetchConcurrency { get; init; } = 2;
+
+    /// <summary>Bytes per second; null is unlimited.</summary>
+    public long? PrefetchBandwidth { get; init; }
+
+    public bool PullSecrets { get; init; }
+
+    public PrivateImageMode PrivateImages { get; init; } = PrivateImageMode.Verify;
+
     // The user's cache folder, as XDG names it: a mirror's data is re-creatable, so it is cache, not state.
     private static string DefaultCacheDir()
     {

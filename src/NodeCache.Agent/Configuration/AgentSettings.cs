@@ -33,6 +33,18 @@ internal static class AgentSettings
             (o, v) => o with { CheckpointInterval = Duration.Parse(v[0], "checkpoint-interval") }),
         new("log-level", "LEVEL", "Trace, Debug, Information, Warning or Error (default Information)", false,
             (o, v) => o with { LogLevel = LogLevelName(v[0]) }),
+        new("node-name", "NAME", "this node's name: prefetch the images of the pods bound to it (the chart passes spec.nodeName)", false,
+            (o, v) => o with { NodeName = v[0] }),
+        new("kubeconfig", "FILE", "kubeconfig for the Kubernetes API (default: in-cluster when KUBERNETES_SERVICE_HOST is set; neither: no prefetch)", false,
+            (o, v) => o with { Kubeconfig = v[0] }),
+        new("prefetch-concurrency", "N", "images prefetched at once (default 2)", false,
+            (o, v) => o with { PrefetchConcurrency = PrefetchSettings.Concurrency(v[0]) }),
+        new("prefetch-bandwidth", "RATE", "cap on the bytes per second prefetch fills take, e.g. 50MiB/s (default unlimited)", false,
+            (o, v) => o with { PrefetchBandwidth = PrefetchSettings.Bandwidth(v[0]) }),
+        new("pull-secrets", "true|false", "read pods' imagePullSecrets to prefetch private images (default false)", false,
+            (o, v) => o with { PullSecrets = PrefetchSettings.Flag(v[0]) }),
+        new("private-images", "serve|verify|passthrough", "who gets a cached private image (default verify; see README)", false,
+            (o, v) => o with { PrivateImages = PrefetchSettings.PrivateImages(v[0]) }),
     ];
 
     public static string Usage =>

@@ -1,0 +1,33 @@
+using k8s;
+using NodeCache.Agent.Configuration;
+using NodeCache.Fill;
+using NodeCache.Mirror;
+using NodeCache.Prefetch;
+using NodeCache.Store;
+using NodeCache.Telemetry;
+using NodeCache.Upstream;
+
+namespace NodeCache.Agent.Kubernetes;
+
+/// <summary>Wires prefetch into the agent: always the lead-time bookkeeping the mirror reports to, and the watch when there is an API and a node name.</summary>
+internal static class PrefetchServices
+{
+    public static IServiceCollection AddPrefetch(this IServiceCollection services, AgentOptions options, IKubernetes? client)
+    {
+        services.AddSingleton(sp => new PrefetchMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton(sp => new PrefetchLeadTimes(sp.GetRequiredService<PrefetchMetrics>(), TimeProvider.System, sp.GetRequiredService<ILogger<PrefetchLeadTimes>>()));
+        if (client is null || options.NodeName is null)
+        {
+            return services;
+        }
+        services.AddSingleton(client);
+        services.AddSingleton(sp => new PrefetchPlanner(sp.GetRequiredService<ManifestResolver>(), sp.GetRequiredService<UpstreamRules>()));
+        services.AddSingleton(sp => new PrefetchQueue(
+            sp.GetRequiredService<PrefetchPlanner>(), sp.GetRequiredService<BlobFills>(), sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<UpstreamRules>(),
+            sp.GetRequiredService<PrefetchMetrics>(), sp.GetRequiredService<PrefetchLeadTimes>(),
+            new PrefetchOptions { Concurrency = options.PrefetchConcurrency, BytesPerSecond = options.PrefetchBandwidth },
+            sp.GetRequiredService<ILogger<PrefetchQueue>>()));
+        services.AddHostedService<PrefetchWatcher>();
+        return services;
+    }
+}
