@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+
+namespace NodeCache.Testing.Kubernetes;
+
+/// <summary>The Kubernetes objects tests put on <see cref="FakeApiServer"/>, shaped as the real API returns them.</summary>
+public static class KubernetesObjects
+{
+    /// <summary>A node with the well-known os and arch labels the kubelet sets.</summary>
+    public static JsonObject Node(string name, string architecture = "amd64", string os = "linux") => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Node",
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = name,
+            ["labels"] = new JsonObject { ["kubernetes.io/os"] = os, ["kubernetes.io/arch"] = architecture, ["kubernetes.io/hostname"] = name },
+        },
+        ["status"] = new JsonObject { ["nodeInfo"] = new JsonObject { ["architecture"] = architecture, ["operatingSystem"] = os } },
+    };
+
+    /// <summary>A pod as created: Pending, bound to <paramref name="nodeName"/> or not yet scheduled when null.</summary>
+    public static JsonObject Pod(string name, IReadOnlyList<string> images, string? nodeName = null, string @namespace = "default", IReadOnlyList<string>? initImages = null)
+    {
+        var spec = new JsonObject
+        {
+            ["containers"] = new JsonArray([.. images.Select((image, i) => (JsonNode)Container($"c{i}", image))]),
+        };
+        if (initImages is { Count: > 0 })
+        {
+            spec["initContainers"] = new JsonArray([.. initImages.Select((image, i) => (JsonNode)Container($"init{i}", image))]);
+        }
+        if (nodeName is not null)
+        {
+            spec["nodeName"] = nodeName;
+        }
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Pod",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
+            ["spec"] = spec,
+            ["status"] = new JsonObject { ["phase"] = "Pending" },
+        };
+    }
+
+    /// <summary>Binds a pod to a node, as the scheduler's Binding does: the watch sees a MODIFIED pod with spec.nodeName.</summary>
+    public static void Bind(JsonObject pod, string nodeName) => pod["spec"]!["nodeName"] = nodeName;
+
+    public static void SetPhase(JsonObject pod, string phase) => pod["status"]!["phase"] = phase;
+
+    private static JsonObject Container(string name, string image) => new() { ["name"] = name, ["image"] = image };
+}
