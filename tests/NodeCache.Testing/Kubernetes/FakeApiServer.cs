@@ -39,6 +39,9 @@ public sealed class FakeApiServer : IAsyncDisposable
 
     public Uri BaseUri { get; private set; } = null!;
 
+    /// <summary>While set, every request is answered 503, as by an API server that is restarting.</summary>
+    public bool Unavailable { get; set; }
+
     /// <summary>How often an idle watch that allows bookmarks gets one.</summary>
     public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -213,6 +216,11 @@ public sealed class FakeApiServer : IAsyncDisposable
         if (request.Headers.Authorization.ToString() is { Length: > 0 } authorization && authorization != $"Bearer {Token}")
         {
             await WriteStatusAsync(context, 401, "Unauthorized", "Unauthorized");
+            return;
+        }
+        if (Unavailable)
+        {
+            await WriteStatusAsync(context, 503, "ServiceUnavailable", "the server is currently unable to handle the request");
             return;
         }
         var path = request.Path.Value!.Trim('/').Split('/');
