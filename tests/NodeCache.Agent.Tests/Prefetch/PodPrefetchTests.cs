@@ -125,7 +125,7 @@ public sealed class PodPrefetchTests
         var layer = image.Layers[0];
         scenario.Api.Apply(KubernetesObjects.Pod("join", [image.Reference(PrefetchScenario.Namespace)], Node));
         var temp = Path.Combine(scenario.Agent.CacheDir, "tmp");
-        await scenario.WaitUntilAsync(() => Directory.Exists(temp) && Directory.GetFiles(temp).Length > 0, "the layer's fill is under way");
+        await scenario.WaitUntilAsync(() => Directory.Exists(temp) && Directory.GetFiles(temp, layer.Digest.Hex + ".*").Length > 0, "the layer's fill is under way");
 
         using var response = await scenario.Http.GetAsync(new Uri(scenario.Agent.BaseUri, $"/v2/{image.Repository}/blobs/{layer.Digest}?ns={PrefetchScenario.Namespace}"));
         var body = await response.Content.ReadAsByteArrayAsync();
