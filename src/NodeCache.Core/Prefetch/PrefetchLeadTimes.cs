@@ -14,7 +14,13 @@ public sealed class PrefetchLeadTimes(PrefetchMetrics metrics, TimeProvider time
     // A key per image a pod named; an image nobody asks for again is forgotten past this many.
     private const int MaxTracked = 4096;
 
+    // The kubelet learns of a pod from its own watch and may ask before this agent has seen the pod: requests of the last
+    // minute for images nobody prefetches are remembered, so such a race still counts, as a lead time below zero.
+    private const int MaxEarlyRequests = 1024;
+    private static readonly TimeSpan EarlyWindow = TimeSpan.FromMinutes(1);
+
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _earlyRequests = new(StringComparer.Ordinal);
 
     /// <summary>Starts watching for the first request of an image prefetch takes on.</summary>
     public void Track(ImageReference image)
@@ -26,7 +32,13 @@ public sealed class PrefetchLeadTimes(PrefetchMetrics metrics, TimeProvider time
                 _entries.TryRemove(measured, out _);
             }
         }
-        _entries.TryAdd(Key(image.Registry, image.Repository.Value, image.Reference), new Entry());
+        var key = Key(image.Registry, image.Repository.Value, image.Reference);
+        var entry = new Entry();
+        if (_earlyRequests.TryRemove(key, out var early) && time.GetUtcNow() - early < EarlyWindow)
+        {
+            entry.RequestedAt = early;
+        }
+        _entries.TryAdd(key, entry);
     }
 
     /// <summary>The image is cached now.</summary>
@@ -42,11 +54,17 @@ public sealed class PrefetchLeadTimes(PrefetchMetrics metrics, TimeProvider time
         }
     }
 
-    /// <summary>A client asked the mirror for a manifest; cheap when nobody prefetches it.</summary>
+    /// <summary>A client asked the mirror for a manifest.</summary>
     public void Requested(string registry, RepositoryName repository, string reference)
     {
-        if (_entries.IsEmpty || !_entries.TryGetValue(Key(registry, repository.Value, reference), out var entry))
+        var key = Key(registry, repository.Value, reference);
+        if (!_entries.TryGetValue(key, out var entry))
         {
+            if (_earlyRequests.Count >= MaxEarlyRequests)
+            {
+                _earlyRequests.Clear();
+            }
+            _earlyRequests.TryAdd(key, time.GetUtcNow());
             return;
         }
         lock (entry)
