@@ -1,3 +1,5 @@
+using NodeCache.Prefetch;
+
 namespace NodeCache.Agent.Configuration;
 
 /// <summary>Everything the agent is told at start, with the defaults that make it a working mirror with no flags at all.</summary>

@@ -1,14 +1,7 @@
 using System.Globalization;
+using NodeCache.Prefetch;
 
 namespace NodeCache.Agent.Configuration;
-
-/// <summary>How a private repository's cached content is served: to anyone, to pods whose pull secret the upstream accepted, or never cached.</summary>
-internal enum PrivateImageMode
-{
-    Serve,
-    Verify,
-    Passthrough,
-}
 
 /// <summary>The parsers of the prefetch settings' values; each mistake is one line that names the value.</summary>
 internal static class PrefetchSettings

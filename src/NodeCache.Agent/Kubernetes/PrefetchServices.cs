@@ -16,17 +16,21 @@ internal static class PrefetchServices
     {
         services.AddSingleton(sp => new PrefetchMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton(sp => new PrefetchLeadTimes(sp.GetRequiredService<PrefetchMetrics>(), TimeProvider.System, sp.GetRequiredService<ILogger<PrefetchLeadTimes>>()));
-        if (client is null || options.NodeName is null)
+        var watching = client is not null && options.NodeName is not null;
+        // Without the pods of the node there is nothing to verify against: a plain mirror serves as it always did.
+        services.AddSingleton(sp => new PrivateImagePolicy(
+            watching ? options.PrivateImages : PrivateImageMode.Serve, sp.GetRequiredService<RegistryClient>(), TimeProvider.System, sp.GetRequiredService<ILogger<PrivateImagePolicy>>()));
+        if (!watching)
         {
             return services;
         }
-        services.AddSingleton(client);
         services.AddSingleton(sp => new PrefetchPlanner(sp.GetRequiredService<ManifestResolver>(), sp.GetRequiredService<UpstreamRules>()));
         services.AddSingleton(sp => new PrefetchQueue(
             sp.GetRequiredService<PrefetchPlanner>(), sp.GetRequiredService<BlobFills>(), sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<UpstreamRules>(),
             sp.GetRequiredService<PrefetchMetrics>(), sp.GetRequiredService<PrefetchLeadTimes>(),
             new PrefetchOptions { Concurrency = options.PrefetchConcurrency, BytesPerSecond = options.PrefetchBandwidth },
-            sp.GetRequiredService<ILogger<PrefetchQueue>>()));
+            sp.GetRequiredService<ILogger<PrefetchQueue>>(), sp.GetRequiredService<PrivateImagePolicy>()));
+        services.AddSingleton(client!);
         services.AddHostedService<PrefetchWatcher>();
         return services;
     }

@@ -6,7 +6,8 @@ using NodeCache.Prefetch;
 namespace NodeCache.Agent.Kubernetes;
 
 /// <summary>Reads the node's platform, then watches the pods bound to it and runs the prefetch queue for them.</summary>
-internal sealed class PrefetchWatcher(IKubernetes client, AgentOptions options, PrefetchQueue queue, ILoggerFactory loggers) : BackgroundService
+internal sealed class PrefetchWatcher(
+    IKubernetes client, AgentOptions options, PrefetchQueue queue, PrivateImagePolicy privateImages, ILoggerFactory loggers) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -21,9 +22,11 @@ internal sealed class PrefetchWatcher(IKubernetes client, AgentOptions options, 
         {
             return;
         }
-        logger.LogInformation("Prefetching for the pods of node {Node} ({Platform}), {Concurrency} at a time, bandwidth {Bandwidth}",
-            nodeName, platform, options.PrefetchConcurrency, options.PrefetchBandwidth is { } rate ? $"{rate} bytes/s" : "unlimited");
-        var pods = new NodePods(queue, platform, loggers.CreateLogger<NodePods>());
+        logger.LogInformation("Prefetching for the pods of node {Node} ({Platform}), {Concurrency} at a time, bandwidth {Bandwidth}; pull secrets {PullSecrets}; private images {PrivateImages}",
+            nodeName, platform, options.PrefetchConcurrency, options.PrefetchBandwidth is { } rate ? $"{rate} bytes/s" : "unlimited",
+            options.PullSecrets ? "read" : "not read", privateImages.Mode);
+        var secrets = options.PullSecrets ? new PodPullSecrets(client, loggers.CreateLogger<PodPullSecrets>()) : null;
+        var pods = new NodePods(queue, privateImages, secrets, platform, loggers.CreateLogger<NodePods>(), stoppingToken);
         var selector = $"spec.nodeName={nodeName}";
         var watch = new ResourceWatch<V1Pod, V1PodList>(
             $"pods on {nodeName}",

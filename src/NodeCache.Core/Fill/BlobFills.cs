@@ -51,7 +51,9 @@ public sealed class BlobFills
     /// Paces a fill this call starts (prefetch does, so as not to starve live pulls); a caller without one that joins
     /// a paced fill lifts the pace, since someone is now waiting for it.
     /// </param>
-    public Task<BlobSource> JoinOrStartAsync(UpstreamRoute route, RepositoryName repository, Digest digest, CancellationToken requestAborted, BandwidthLimit? throttle = null)
+    /// <param name="identity">Whose credentials a fill this call starts goes upstream with, when not the agent's own.</param>
+    public Task<BlobSource> JoinOrStartAsync(
+        UpstreamRoute route, RepositoryName repository, Digest digest, CancellationToken requestAborted, BandwidthLimit? throttle = null, PullIdentity? identity = null)
     {
         if (_inFlight.TryGetValue(digest, out var running))
         {
@@ -60,9 +62,9 @@ public sealed class BlobFills
         var started = new TaskCompletionSource<BlobSource>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_inFlight.TryAdd(digest, started.Task))
         {
-            return JoinOrStartAsync(route, repository, digest, requestAborted, throttle);
+            return JoinOrStartAsync(route, repository, digest, requestAborted, throttle, identity);
         }
-        _ = Task.Run(() => RunAsync(route, repository, digest, throttle, started), CancellationToken.None);
+        _ = Task.Run(() => RunAsync(route, repository, digest, throttle, identity, started), CancellationToken.None);
         return started.Task.WaitAsync(requestAborted);
     }
 
@@ -76,7 +78,8 @@ public sealed class BlobFills
         return source with { Joined = true };
     }
 
-    private async Task RunAsync(UpstreamRoute route, RepositoryName repository, Digest digest, BandwidthLimit? throttle, TaskCompletionSource<BlobSource> started)
+    private async Task RunAsync(
+        UpstreamRoute route, RepositoryName repository, Digest digest, BandwidthLimit? throttle, PullIdentity? identity, TaskCompletionSource<BlobSource> started)
     {
         // A fill that committed just before this one was registered has left the index updated: serve that.
         if (_store.TryGet(digest, out var cached))
@@ -88,7 +91,7 @@ public sealed class BlobFills
         _metrics.FillStarted();
         try
         {
-            using var response = await _upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, digest.ToString()), _stopping).ConfigureAwait(false);
+            using var response = await _upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, digest.ToString(), Identity: identity), _stopping).ConfigureAwait(false);
             _metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
             if (response.Outcome != UpstreamOutcome.Success || response.Message is null)
             {

@@ -35,26 +35,27 @@ public sealed class ManifestResolver
     }
 
     /// <summary>The manifest <paramref name="reference"/> (a tag or a digest) names in <paramref name="repository"/>.</summary>
-    public Task<ManifestAnswer> ResolveAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, CancellationToken cancellationToken)
+    /// <param name="identity">Whose credentials go upstream when the agent's own should not (a pod's pull secret).</param>
+    public Task<ManifestAnswer> ResolveAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, CancellationToken cancellationToken, PullIdentity? identity = null)
     {
         if (Digest.TryParse(reference, out var digest))
         {
-            return ResolveDigestAsync(route, repository, digest, accept, cancellationToken);
+            return ResolveDigestAsync(route, repository, digest, accept, identity, cancellationToken);
         }
-        return ResolveTagAsync(route, repository, reference, accept, cancellationToken);
+        return ResolveTagAsync(route, repository, reference, accept, identity, cancellationToken);
     }
 
-    private async Task<ManifestAnswer> ResolveDigestAsync(UpstreamRoute route, RepositoryName repository, Digest digest, string? accept, CancellationToken cancellationToken)
+    private async Task<ManifestAnswer> ResolveDigestAsync(UpstreamRoute route, RepositoryName repository, Digest digest, string? accept, PullIdentity? identity, CancellationToken cancellationToken)
     {
         if (await ReadCachedAsync(digest, cancellationToken).ConfigureAwait(false) is { } cached)
         {
             return ManifestAnswer.Found(cached, ManifestSource.Cache);
         }
-        var key = $"{route.Registry}/{repository}@{digest}";
-        return await _fetches.RunAsync(key, () => FetchAsync(route, repository, digest.ToString(), accept, digest), cancellationToken).ConfigureAwait(false);
+        var key = $"{route.Registry}/{repository}@{digest}|{identity?.Key}";
+        return await _fetches.RunAsync(key, () => FetchAsync(route, repository, digest.ToString(), accept, digest, identity), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ManifestAnswer> ResolveTagAsync(UpstreamRoute route, RepositoryName repository, string tag, string? accept, CancellationToken cancellationToken)
+    private async Task<ManifestAnswer> ResolveTagAsync(UpstreamRoute route, RepositoryName repository, string tag, string? accept, PullIdentity? identity, CancellationToken cancellationToken)
     {
         var known = _tags.TryGet(route.Registry, repository, tag, out var record) && MediaTypes.IsAccepted(accept, record.MediaType)
             ? await ReadCachedAsync(record.Digest, cancellationToken).ConfigureAwait(false)
@@ -63,18 +64,18 @@ public sealed class ManifestResolver
         {
             return ManifestAnswer.Found(known, ManifestSource.Cache);
         }
-        var key = $"{route.Registry}/{repository}:{tag}|{accept}";
-        return await _fetches.RunAsync(key, () => RevalidateTagAsync(route, repository, tag, accept, known), cancellationToken).ConfigureAwait(false);
+        var key = $"{route.Registry}/{repository}:{tag}|{accept}|{identity?.Key}";
+        return await _fetches.RunAsync(key, () => RevalidateTagAsync(route, repository, tag, accept, known, identity), cancellationToken).ConfigureAwait(false);
     }
 
     // Asks the upstream what the tag names now: a HEAD when we hold a candidate (it costs no body and no pull quota), a GET otherwise.
-    private async Task<ManifestAnswer> RevalidateTagAsync(UpstreamRoute route, RepositoryName repository, string tag, string? accept, ManifestContent? known)
+    private async Task<ManifestAnswer> RevalidateTagAsync(UpstreamRoute route, RepositoryName repository, string tag, string? accept, ManifestContent? known, PullIdentity? identity)
     {
         if (known is null)
         {
-            return await FetchAsync(route, repository, tag, accept, expected: null).ConfigureAwait(false);
+            return await FetchAsync(route, repository, tag, accept, expected: null, identity).ConfigureAwait(false);
         }
-        using var response = await SendAsync(route, HttpMethod.Head, repository, tag, accept).ConfigureAwait(false);
+        using var response = await SendAsync(route, HttpMethod.Head, repository, tag, accept, identity).ConfigureAwait(false);
         switch (response.Outcome)
         {
             case UpstreamOutcome.Success:
@@ -89,7 +90,7 @@ public sealed class ManifestResolver
                     RememberTag(route, repository, tag, cachedTarget);
                     return ManifestAnswer.Found(cachedTarget, ManifestSource.Cache);
                 }
-                return await FetchAsync(route, repository, tag, accept, expected: null).ConfigureAwait(false);
+                return await FetchAsync(route, repository, tag, accept, expected: null, identity).ConfigureAwait(false);
             case UpstreamOutcome.Unreachable or UpstreamOutcome.ServerError or UpstreamOutcome.TooManyRequests:
                 _logger.LogWarning("Serving {Registry}/{Repository}:{Tag} as {Digest} from cache: upstream {Outcome} ({Reason})", route.Registry, repository, tag, known.Digest, response.Outcome, response.FailureReason);
                 return ManifestAnswer.Found(known, ManifestSource.Stale);
@@ -101,9 +102,9 @@ public sealed class ManifestResolver
         }
     }
 
-    private async Task<ManifestAnswer> FetchAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, Digest? expected)
+    private async Task<ManifestAnswer> FetchAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, Digest? expected, PullIdentity? identity)
     {
-        using var response = await SendAsync(route, HttpMethod.Get, repository, reference, accept).ConfigureAwait(false);
+        using var response = await SendAsync(route, HttpMethod.Get, repository, reference, accept, identity).ConfigureAwait(false);
         var what = $"manifest {repository}{(expected is null ? ":" : "@")}{reference}";
         if (response.Outcome != UpstreamOutcome.Success || response.Message is null)
         {
@@ -144,10 +145,10 @@ public sealed class ManifestResolver
         return ManifestAnswer.Found(manifest, ManifestSource.Upstream);
     }
 
-    private async Task<UpstreamResponse> SendAsync(UpstreamRoute route, HttpMethod method, RepositoryName repository, string reference, string? accept)
+    private async Task<UpstreamResponse> SendAsync(UpstreamRoute route, HttpMethod method, RepositoryName repository, string reference, string? accept, PullIdentity? identity)
     {
         // Not the client's token: a fill others joined must not end because its first client left.
-        var response = await _upstream.SendAsync(new UpstreamRequest(route, method, repository, RegistryObject.Manifest, reference, accept), CancellationToken.None).ConfigureAwait(false);
+        var response = await _upstream.SendAsync(new UpstreamRequest(route, method, repository, RegistryObject.Manifest, reference, accept, Identity: identity), CancellationToken.None).ConfigureAwait(false);
         _metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
         return response;
     }

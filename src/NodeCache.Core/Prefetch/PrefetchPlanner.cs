@@ -6,7 +6,8 @@ using NodeCache.Upstream;
 namespace NodeCache.Prefetch;
 
 /// <summary>A plan, or why there is none (the upstream refused, the image has no manifest for the node's platform...).</summary>
-public readonly record struct PlanResult(PrefetchPlan? Plan, string? Problem);
+/// <param name="Denied">The upstream refused the credentials used: others may do.</param>
+public readonly record struct PlanResult(PrefetchPlan? Plan, string? Problem, bool Denied = false);
 
 /// <summary>
 /// Turns an image reference into a <see cref="PrefetchPlan"/> through the mirror's own <see cref="ManifestResolver"/>: a
@@ -18,7 +19,8 @@ public sealed class PrefetchPlanner(ManifestResolver manifests, UpstreamRules ru
     // An index nested in an index is legal; real images never go deeper than two.
     private const int MaxIndexDepth = 2;
 
-    public async Task<PlanResult> PlanAsync(ImageReference image, NodePlatform platform, CancellationToken cancellationToken)
+    /// <param name="identity">Whose credentials go upstream: a pod's pull secret, or null for the agent's own.</param>
+    public async Task<PlanResult> PlanAsync(ImageReference image, NodePlatform platform, PullIdentity? identity, CancellationToken cancellationToken)
     {
         if (!rules.TryResolve(image.Registry, out var route))
         {
@@ -28,10 +30,11 @@ public sealed class PrefetchPlanner(ManifestResolver manifests, UpstreamRules ru
         var reference = image.Reference;
         for (var depth = 0; ; depth++)
         {
-            var answer = await manifests.ResolveAsync(route, image.Repository, reference, null, cancellationToken).ConfigureAwait(false);
+            var answer = await manifests.ResolveAsync(route, image.Repository, reference, null, cancellationToken, identity).ConfigureAwait(false);
             if (answer.Manifest is not { } manifest)
             {
-                return new PlanResult(null, answer.Error?.Message ?? $"manifest {image} could not be resolved");
+                return new PlanResult(null, answer.Error?.Message ?? $"manifest {image} could not be resolved",
+                    answer.Error?.Status is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden);
             }
             resolved.Add(manifest.Digest);
             using var document = Parse(manifest);

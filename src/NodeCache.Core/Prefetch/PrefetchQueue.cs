@@ -24,6 +24,7 @@ public sealed class PrefetchQueue : IDisposable
     private readonly PrefetchLeadTimes _leadTimes;
     private readonly PrefetchOptions _options;
     private readonly BandwidthLimit? _bandwidth;
+    private readonly PrivateImagePolicy? _policy;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Job> _jobs = new(StringComparer.Ordinal);
@@ -32,8 +33,9 @@ public sealed class PrefetchQueue : IDisposable
 
     public PrefetchQueue(
         PrefetchPlanner planner, BlobFills fills, BlobStore store, UpstreamRules rules, PrefetchMetrics metrics, PrefetchLeadTimes leadTimes,
-        PrefetchOptions options, ILogger logger)
+        PrefetchOptions options, ILogger logger, PrivateImagePolicy? policy = null)
     {
+        _policy = policy;
         _planner = planner;
         _fills = fills;
         _store = store;
@@ -61,9 +63,10 @@ public sealed class PrefetchQueue : IDisposable
     /// <summary>
     /// Notes that <paramref name="wanter"/> (a pod, or a workload's anticipated pod) needs <paramref name="image"/> on
     /// <paramref name="platform"/>. Queues it unless it is queued, running or cached already; raises its priority if this
-    /// wanter is more urgent.
+    /// wanter is more urgent. <paramref name="credentials"/> (the wanter's pull secrets that match the image) are tried
+    /// before the agent's own.
     /// </summary>
-    public void Want(string wanter, ImageReference image, NodePlatform platform, PrefetchPriority priority)
+    public void Want(string wanter, ImageReference image, NodePlatform platform, PrefetchPriority priority, IReadOnlyList<RegistryCredential>? credentials = null)
     {
         var key = $"{image}|{platform}";
         lock (_gate)
@@ -71,6 +74,7 @@ public sealed class PrefetchQueue : IDisposable
             if (_jobs.TryGetValue(key, out var job))
             {
                 var isNew = job.Wanters.Add(wanter);
+                job.AddCredentials(credentials);
                 if (priority < job.Priority)
                 {
                     job.Priority = priority;
@@ -86,6 +90,7 @@ public sealed class PrefetchQueue : IDisposable
             {
                 job = new Job(key, image, platform, priority, Interlocked.Increment(ref _sequence));
                 job.Wanters.Add(wanter);
+                job.AddCredentials(credentials);
                 _jobs[key] = job;
                 _leadTimes.Track(image);
             }
@@ -206,7 +211,32 @@ public sealed class PrefetchQueue : IDisposable
 
     private async Task<bool> FetchAsync(Job job, CancellationToken cancellationToken)
     {
-        var planned = await _planner.PlanAsync(job.Image, job.Platform, cancellationToken).ConfigureAwait(false);
+        if (!_rules.TryResolve(job.Image.Registry, out var route))
+        {
+            return false;
+        }
+        if (_policy is { Mode: PrivateImageMode.Passthrough }
+            && await _policy.IsPrivateAsync(route, job.Image.Repository, RegistryObject.Manifest, job.Image.Reference, cancellationToken).ConfigureAwait(false))
+        {
+            _logger.LogInformation("Not prefetching {Image}: its repository is private and private images are passed through", job.Image);
+            return false;
+        }
+        PullIdentity?[] identities;
+        lock (_gate)
+        {
+            identities = [.. job.Credentials.Select(PullIdentity.Of), null];
+        }
+        PlanResult planned = default;
+        PullIdentity? identity = null;
+        foreach (var candidate in identities)
+        {
+            identity = candidate;
+            planned = await _planner.PlanAsync(job.Image, job.Platform, identity, cancellationToken).ConfigureAwait(false);
+            if (!planned.Denied)
+            {
+                break;
+            }
+        }
         if (planned.Plan is not { } plan)
         {
             _logger.LogWarning("Prefetch of {Image} for {Platform}: {Problem}", job.Image, job.Platform, planned.Problem);
@@ -215,10 +245,6 @@ public sealed class PrefetchQueue : IDisposable
         lock (_gate)
         {
             job.Plan = plan;
-        }
-        if (!_rules.TryResolve(job.Image.Registry, out var route))
-        {
-            return false;
         }
         long fetched = 0;
         var alreadyCached = 0;
@@ -230,7 +256,7 @@ public sealed class PrefetchQueue : IDisposable
                 alreadyCached++;
                 continue;
             }
-            var source = await _fills.JoinOrStartAsync(route, job.Image.Repository, blob.Digest, cancellationToken, _bandwidth).ConfigureAwait(false);
+            var source = await _fills.JoinOrStartAsync(route, job.Image.Repository, blob.Digest, cancellationToken, _bandwidth, identity).ConfigureAwait(false);
             if (source.Fill is { } fill)
             {
                 if (await fill.Ended.WaitAsync(cancellationToken).ConfigureAwait(false) != FillState.Committed)
@@ -250,8 +276,8 @@ public sealed class PrefetchQueue : IDisposable
                 return false;
             }
         }
-        _logger.LogInformation("Prefetched {Image} for {Platform} as {Manifest}: {Blobs} blobs, {AlreadyCached} already cached, {Bytes} bytes fetched",
-            job.Image, job.Platform, plan.Manifest, plan.Blobs.Count, alreadyCached, fetched);
+        _logger.LogInformation("Prefetched {Image} for {Platform} as {Manifest}: {Blobs} blobs, {AlreadyCached} already cached, {Bytes} bytes fetched as {Identity}",
+            job.Image, job.Platform, plan.Manifest, plan.Blobs.Count, alreadyCached, fetched, identity?.ToString() ?? "the agent");
         return true;
     }
 
@@ -283,5 +309,18 @@ public sealed class PrefetchQueue : IDisposable
         public PrefetchPlan? Plan { get; set; }
 
         public CancellationTokenSource Abandon { get; } = new();
+
+        public List<RegistryCredential> Credentials { get; } = [];
+
+        public void AddCredentials(IReadOnlyList<RegistryCredential>? credentials)
+        {
+            foreach (var credential in credentials ?? [])
+            {
+                if (!Credentials.Contains(credential))
+                {
+                    Credentials.Add(credential);
+                }
+            }
+        }
     }
 }
