@@ -74,10 +74,15 @@ public sealed class PrefetchQueue : IDisposable
             if (_jobs.TryGetValue(key, out var job))
             {
                 var isNew = job.Wanters.Add(wanter);
-                job.AddCredentials(credentials);
+                var moreCredentials = job.AddCredentials(credentials);
                 if (priority < job.Priority)
                 {
                     job.Priority = priority;
+                }
+                if (job.State == JobState.Running && moreCredentials)
+                {
+                    // Credentials that came too late for this run get a run of their own should this one be refused.
+                    job.RetryIfFailed = true;
                 }
                 // A failure is worth one more try for someone new; anything else is already done or under way.
                 if (job.State != JobState.Failed || !isNew)
@@ -193,7 +198,7 @@ public sealed class PrefetchQueue : IDisposable
         {
             _logger.LogWarning(ex, "Prefetch of {Image} failed", job.Image);
         }
-        _metrics.Image(result);
+        bool retry;
         lock (_gate)
         {
             job.State = result switch
@@ -202,7 +207,19 @@ public sealed class PrefetchQueue : IDisposable
                 "cancelled" => JobState.Cancelled,
                 _ => JobState.Failed,
             };
+            retry = job.State == JobState.Failed && job.RetryIfFailed && _jobs.ContainsKey(job.Key);
+            job.RetryIfFailed = false;
+            if (retry)
+            {
+                job.State = JobState.Queued;
+            }
         }
+        if (retry)
+        {
+            _queued.Release();
+            return;
+        }
+        _metrics.Image(result);
         if (result == "cached")
         {
             _leadTimes.Cached(job.Image);
@@ -312,15 +329,21 @@ public sealed class PrefetchQueue : IDisposable
 
         public List<RegistryCredential> Credentials { get; } = [];
 
-        public void AddCredentials(IReadOnlyList<RegistryCredential>? credentials)
+        public bool RetryIfFailed { get; set; }
+
+        /// <summary>True when some of them were new.</summary>
+        public bool AddCredentials(IReadOnlyList<RegistryCredential>? credentials)
         {
+            var added = false;
             foreach (var credential in credentials ?? [])
             {
                 if (!Credentials.Contains(credential))
                 {
                     Credentials.Add(credential);
+                    added = true;
                 }
             }
+            return added;
         }
     }
 }

@@ -19,7 +19,9 @@ public static class KubernetesObjects
     };
 
     /// <summary>A pod as created: Pending, bound to <paramref name="nodeName"/> or not yet scheduled when null.</summary>
-    public static JsonObject Pod(string name, IReadOnlyList<string> images, string? nodeName = null, string @namespace = "default", IReadOnlyList<string>? initImages = null)
+    public static JsonObject Pod(
+        string name, IReadOnlyList<string> images, string? nodeName = null, string @namespace = "default", IReadOnlyList<string>? initImages = null,
+        IReadOnlyList<string>? pullSecrets = null, string? serviceAccount = null)
     {
         var spec = new JsonObject
         {
@@ -32,6 +34,14 @@ public static class KubernetesObjects
         if (nodeName is not null)
         {
             spec["nodeName"] = nodeName;
+        }
+        if (pullSecrets is { Count: > 0 })
+        {
+            spec["imagePullSecrets"] = new JsonArray([.. pullSecrets.Select(s => (JsonNode)new JsonObject { ["name"] = s })]);
+        }
+        if (serviceAccount is not null)
+        {
+            spec["serviceAccountName"] = serviceAccount;
         }
         return new JsonObject
         {
@@ -47,6 +57,33 @@ public static class KubernetesObjects
     public static void Bind(JsonObject pod, string nodeName) => pod["spec"]!["nodeName"] = nodeName;
 
     public static void SetPhase(JsonObject pod, string phase) => pod["status"]!["phase"] = phase;
+
+    /// <summary>A <c>kubernetes.io/dockerconfigjson</c> Secret holding one registry's username and password, as <c>kubectl create secret docker-registry</c> writes it.</summary>
+    public static JsonObject PullSecret(string name, string registry, string username, string password, string @namespace = "default")
+    {
+        var auth = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{username}:{password}"));
+        var config = new JsonObject
+        {
+            ["auths"] = new JsonObject { [registry] = new JsonObject { ["username"] = username, ["password"] = password, ["auth"] = auth } },
+        }.ToJsonString();
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Secret",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
+            ["type"] = "kubernetes.io/dockerconfigjson",
+            ["data"] = new JsonObject { [".dockerconfigjson"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(config)) },
+        };
+    }
+
+    /// <summary>A service account whose pods get <paramref name="pullSecrets"/> as well.</summary>
+    public static JsonObject ServiceAccount(string name, IReadOnlyList<string> pullSecrets, string @namespace = "default") => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "ServiceAccount",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
+        ["imagePullSecrets"] = new JsonArray([.. pullSecrets.Select(s => (JsonNode)new JsonObject { ["name"] = s })]),
+    };
 
     private static JsonObject Container(string name, string image) => new() { ["name"] = name, ["image"] = image };
 }
