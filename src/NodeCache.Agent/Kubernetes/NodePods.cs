@@ -9,7 +9,8 @@ namespace NodeCache.Agent.Kubernetes;
 /// every pod not yet running, oldest first, with the pod's pull-secret credentials) and what the private-image policy
 /// checks (the images every pod names). A pod that is deleted or ends releases its images.
 /// </summary>
-internal sealed class NodePods(PrefetchQueue queue, PrivateImagePolicy privateImages, PodPullSecrets? pullSecrets, NodePlatform platform, ILogger logger, CancellationToken stopping)
+internal sealed class NodePods(
+    PrefetchQueue queue, PrivateImagePolicy privateImages, NodeWorkloads workloads, PodPullSecrets? pullSecrets, NodePlatform platform, ILogger logger, CancellationToken stopping)
     : IWatchTarget<V1Pod>
 {
     private readonly Lock _gate = new();
@@ -45,6 +46,7 @@ internal sealed class NodePods(PrefetchQueue queue, PrivateImagePolicy privateIm
             Forget(key);
             return;
         }
+        workloads.PodSeen(key, pod);
         DockerConfigCredentials? credentials = null;
         var reading = false;
         lock (_gate)
@@ -120,5 +122,6 @@ internal sealed class NodePods(PrefetchQueue queue, PrivateImagePolicy privateIm
         }
         queue.Release(key);
         privateImages.RemovePod(key);
+        workloads.PodGone(key);
     }
 }

@@ -26,15 +26,47 @@ internal sealed class PrefetchWatcher(
             nodeName, platform, options.PrefetchConcurrency, options.PrefetchBandwidth is { } rate ? $"{rate} bytes/s" : "unlimited",
             options.PullSecrets ? "read" : "not read", privateImages.Mode);
         var secrets = options.PullSecrets ? new PodPullSecrets(client, loggers.CreateLogger<PodPullSecrets>()) : null;
-        var pods = new NodePods(queue, privateImages, secrets, platform, loggers.CreateLogger<NodePods>(), stoppingToken);
-        var selector = $"spec.nodeName={nodeName}";
-        var watch = new ResourceWatch<V1Pod, V1PodList>(
+        var workloads = new NodeWorkloads(queue, platform, loggers.CreateLogger<NodeWorkloads>());
+        var pods = new NodePods(queue, privateImages, workloads, secrets, platform, loggers.CreateLogger<NodePods>(), stoppingToken);
+        var bound = $"spec.nodeName={nodeName}";
+        var podWatch = new ResourceWatch<V1Pod, V1PodList>(
             $"pods on {nodeName}",
-            cancel => client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: selector, cancellationToken: cancel),
+            cancel => client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: bound, cancellationToken: cancel),
             (version, onError, cancel) => client.CoreV1.WatchListPodForAllNamespacesAsync(
-                allowWatchBookmarks: true, fieldSelector: selector, resourceVersion: version, onError: onError, cancellationToken: cancel),
+                allowWatchBookmarks: true, fieldSelector: bound, resourceVersion: version, onError: onError, cancellationToken: cancel),
             pods,
             loggers.CreateLogger<ResourceWatch<V1Pod, V1PodList>>());
-        await Task.WhenAll(queue.RunAsync(stoppingToken), watch.RunAsync(stoppingToken)).ConfigureAwait(false);
+        // Unbound pods, for the nominations among them: the API has no field selector on status.nominatedNodeName.
+        var nominatedWatch = new ResourceWatch<V1Pod, V1PodList>(
+            "unbound pods",
+            cancel => client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: "spec.nodeName=", cancellationToken: cancel),
+            (version, onError, cancel) => client.CoreV1.WatchListPodForAllNamespacesAsync(
+                allowWatchBookmarks: true, fieldSelector: "spec.nodeName=", resourceVersion: version, onError: onError, cancellationToken: cancel),
+            new NominatedPods(queue, platform, nodeName),
+            loggers.CreateLogger<ResourceWatch<V1Pod, V1PodList>>());
+        var deployments = new ResourceWatch<V1Deployment, V1DeploymentList>(
+            "deployments",
+            cancel => client.AppsV1.ListDeploymentForAllNamespacesAsync(cancellationToken: cancel),
+            (version, onError, cancel) => client.AppsV1.WatchListDeploymentForAllNamespacesAsync(
+                allowWatchBookmarks: true, resourceVersion: version, onError: onError, cancellationToken: cancel),
+            workloads.Watching<V1Deployment>("Deployment"),
+            loggers.CreateLogger<ResourceWatch<V1Deployment, V1DeploymentList>>());
+        var statefulSets = new ResourceWatch<V1StatefulSet, V1StatefulSetList>(
+            "statefulsets",
+            cancel => client.AppsV1.ListStatefulSetForAllNamespacesAsync(cancellationToken: cancel),
+            (version, onError, cancel) => client.AppsV1.WatchListStatefulSetForAllNamespacesAsync(
+                allowWatchBookmarks: true, resourceVersion: version, onError: onError, cancellationToken: cancel),
+            workloads.Watching<V1StatefulSet>("StatefulSet"),
+            loggers.CreateLogger<ResourceWatch<V1StatefulSet, V1StatefulSetList>>());
+        var daemonSets = new ResourceWatch<V1DaemonSet, V1DaemonSetList>(
+            "daemonsets",
+            cancel => client.AppsV1.ListDaemonSetForAllNamespacesAsync(cancellationToken: cancel),
+            (version, onError, cancel) => client.AppsV1.WatchListDaemonSetForAllNamespacesAsync(
+                allowWatchBookmarks: true, resourceVersion: version, onError: onError, cancellationToken: cancel),
+            workloads.Watching<V1DaemonSet>("DaemonSet"),
+            loggers.CreateLogger<ResourceWatch<V1DaemonSet, V1DaemonSetList>>());
+        await Task.WhenAll(
+            queue.RunAsync(stoppingToken), podWatch.RunAsync(stoppingToken), nominatedWatch.RunAsync(stoppingToken),
+            deployments.RunAsync(stoppingToken), statefulSets.RunAsync(stoppingToken), daemonSets.RunAsync(stoppingToken)).ConfigureAwait(false);
     }
 }

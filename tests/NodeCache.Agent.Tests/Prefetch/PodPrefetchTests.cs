@@ -46,7 +46,7 @@ public sealed class PodPrefetchTests
         scenario.Api.Unavailable = false;
         await scenario.WaitCachedAsync(second, "the second pod's image is cached after the reconnection");
 
-        var requests = scenario.Api.Requests().Where(r => r.StartsWith("GET /api/v1/pods?", StringComparison.Ordinal)).ToList();
+        var requests = scenario.Api.Requests().Where(r => r.StartsWith("GET /api/v1/pods?", StringComparison.Ordinal) && r.Contains("spec.nodeName%3Dnode-1", StringComparison.Ordinal)).ToList();
         Assert.Single(requests, r => !r.Contains("watch=true", StringComparison.Ordinal));
         Assert.True(requests.Count(r => r.Contains("watch=true", StringComparison.Ordinal) && r.Contains("resourceVersion=1", StringComparison.Ordinal)) >= 2,
             string.Join('\n', requests));
@@ -74,7 +74,7 @@ public sealed class PodPrefetchTests
         await scenario.WaitCachedAsync(second, "the second pod's image is cached after the relist");
         await scenario.WaitForLogAsync("410 Gone; listing again", "the agent reports the 410");
 
-        var lists = scenario.Api.Requests().Where(r => r.StartsWith("GET /api/v1/pods?", StringComparison.Ordinal) && !r.Contains("watch=true", StringComparison.Ordinal));
+        var lists = scenario.Api.Requests().Where(r => r.StartsWith("GET /api/v1/pods?", StringComparison.Ordinal) && r.Contains("spec.nodeName%3Dnode-1", StringComparison.Ordinal) && !r.Contains("watch=true", StringComparison.Ordinal));
         Assert.Equal(2, lists.Count());
         Assert.All(await scenario.BlobGetsAsync(first), gets => Assert.Equal(1, gets));
         Assert.All(await scenario.BlobGetsAsync(second), gets => Assert.Equal(1, gets));

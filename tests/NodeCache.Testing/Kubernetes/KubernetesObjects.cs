@@ -58,6 +58,47 @@ public static class KubernetesObjects
 
     public static void SetPhase(JsonObject pod, string phase) => pod["status"]!["phase"] = phase;
 
+    /// <summary>Makes a pod one of a Deployment's, as its ReplicaSet creates them: owned by <c>NAME-HASH</c>, labelled with the hash.</summary>
+    public static JsonObject OwnedByDeployment(JsonObject pod, string deployment, string templateHash)
+    {
+        var metadata = (JsonObject)pod["metadata"]!;
+        metadata["labels"] = new JsonObject { ["app"] = deployment, ["pod-template-hash"] = templateHash };
+        metadata["ownerReferences"] = new JsonArray(new JsonObject
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "ReplicaSet",
+            ["name"] = $"{deployment}-{templateHash}",
+            ["uid"] = Guid.NewGuid().ToString(),
+            ["controller"] = true,
+        });
+        return pod;
+    }
+
+    /// <summary>A Deployment whose pod template runs <paramref name="images"/>.</summary>
+    public static JsonObject Deployment(string name, IReadOnlyList<string> images, string @namespace = "default") => new()
+    {
+        ["apiVersion"] = "apps/v1",
+        ["kind"] = "Deployment",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
+        ["spec"] = new JsonObject
+        {
+            ["replicas"] = 1,
+            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
+            ["template"] = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = name } },
+                ["spec"] = new JsonObject { ["containers"] = new JsonArray([.. images.Select((image, i) => (JsonNode)Container($"c{i}", image))]) },
+            },
+        },
+    };
+
+    /// <summary>Points a Deployment's pod template at new images: a rolling update begins.</summary>
+    public static void SetTemplateImages(JsonObject workload, IReadOnlyList<string> images) =>
+        workload["spec"]!["template"]!["spec"]!["containers"] = new JsonArray([.. images.Select((image, i) => (JsonNode)Container($"c{i}", image))]);
+
+    /// <summary>Marks an unbound pod as nominated for a node, as the scheduler does while it preempts room for it.</summary>
+    public static void Nominate(JsonObject pod, string nodeName) => pod["status"]!["nominatedNodeName"] = nodeName;
+
     /// <summary>A <c>kubernetes.io/dockerconfigjson</c> Secret holding one registry's username and password, as <c>kubectl create secret docker-registry</c> writes it.</summary>
     public static JsonObject PullSecret(string name, string registry, string username, string password, string @namespace = "default")
     {
