@@ -1,9 +1,10 @@
 using System.Diagnostics.Metrics;
 using NodeCache.Oci;
+using NodeCache.Prefetch;
 using NodeCache.Store.Tests;
 using NodeCache.Telemetry;
 
-namespace NodeCache.Prefetch.Tests;
+namespace NodeCache.Core.Tests.Prefetch;
 
 public sealed class PrefetchLeadTimesTests
 {
