@@ -33,9 +33,6 @@ internal sealed class ResourceWatch<T, TList>(
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
-    /// <summary>Watches served so far: each reconnection adds one. For logs and tests of the protocol.</summary>
-    public int Watches { get; private set; }
-
     public async Task RunAsync(CancellationToken stopping)
     {
         string? version = null;
@@ -52,7 +49,6 @@ internal sealed class ResourceWatch<T, TList>(
                     logger.LogInformation("Listed {What}: {Count} at resourceVersion {Version}", what, listed.Items?.Count ?? 0, version);
                 }
                 var gone = false;
-                Watches++;
                 await foreach (var (type, item) in watch(version, error => gone |= IsGone(error, what), stopping).ConfigureAwait(false))
                 {
                     backoff = FirstBackoff;
