@@ -30,13 +30,16 @@ public sealed class PodPrefetchTests
     }
 
     [Fact]
-    public async Task Watch_resumes_from_its_resourceVersion_after_a_dropped_connection_and_misses_no_pod()
+    public async Task Watch_resumes_from_the_last_version_or_bookmark_after_a_dropped_connection_and_misses_no_pod()
     {
         await using var scenario = await PrefetchScenario.StartAsync(seed: 302);
         var first = await scenario.PushImageAsync("team/first", SmallLayers);
         var second = await scenario.PushImageAsync("team/second", SmallLayers);
         scenario.Api.Apply(KubernetesObjects.Pod("first", [first.Reference(PrefetchScenario.Namespace)], Node));
         await scenario.WaitCachedAsync(first, "the first pod's image is cached");
+        // A change this watch does not see moves the version on; only a BOOKMARK tells the agent.
+        var unseen = scenario.Api.Apply(KubernetesObjects.Pod("elsewhere", ["harbor.test/team/other:1"], "node-2"));
+        await Task.Delay(scenario.Api.BookmarkInterval * 2);
 
         // The pod appears while the agent is cut off: it must come from the watch resumed at the version last seen.
         scenario.Api.Unavailable = true;
@@ -50,6 +53,7 @@ public sealed class PodPrefetchTests
         Assert.Single(requests, r => !r.Contains("watch=true", StringComparison.Ordinal));
         Assert.True(requests.Count(r => r.Contains("watch=true", StringComparison.Ordinal) && r.Contains("resourceVersion=1", StringComparison.Ordinal)) >= 2,
             string.Join('\n', requests));
+        Assert.Contains(requests, r => r.Contains($"resourceVersion={unseen}&", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal));
         Assert.All(await scenario.BlobGetsAsync(first), gets => Assert.Equal(1, gets));
         Assert.All(await scenario.BlobGetsAsync(second), gets => Assert.Equal(1, gets));
         Assert.Equal(1, scenario.LogLines($"Prefetched {first.Reference(PrefetchScenario.Namespace)}"));
@@ -160,5 +164,33 @@ public sealed class PodPrefetchTests
         var after = await scenario.Registry.RequestsAsync();
         Assert.Equal(before, after.Count);
         Assert.Equal(1, scenario.LogLines($"{image.Blobs.Count} already cached, 0 bytes fetched"));
+    }
+
+    [Fact]
+    public async Task Pending_pods_are_prefetched_oldest_first_whatever_order_they_arrive_in()
+    {
+        await using var scenario = await PrefetchScenario.StartAsync(seed: 308, agentArguments: ["--prefetch-concurrency", "1", "--prefetch-bandwidth", "1MiB/s"]);
+        var blocker = await scenario.PushImageAsync("team/blocker", [1 * OciImageBuilder.MiB]);
+        var older = await scenario.PushImageAsync("team/older", SmallLayers);
+        var newer = await scenario.PushImageAsync("team/newer", SmallLayers);
+        scenario.Api.Apply(KubernetesObjects.Pod("blocker", [blocker.Reference(PrefetchScenario.Namespace)], Node));
+        await scenario.WaitUntilAsync(() => scenario.IsCached(blocker.Config.Digest), "the blocker's prefetch is under way");
+
+        // The single worker is busy: the two pods wait in the queue, the newer one arriving first.
+        var now = DateTime.UtcNow;
+        var newerPod = KubernetesObjects.Pod("newer", [newer.Reference(PrefetchScenario.Namespace)], Node);
+        newerPod["metadata"]!["creationTimestamp"] = now.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        var olderPod = KubernetesObjects.Pod("older", [older.Reference(PrefetchScenario.Namespace)], Node);
+        olderPod["metadata"]!["creationTimestamp"] = now.AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        scenario.Api.Apply(newerPod);
+        scenario.Api.Apply(olderPod);
+        await scenario.WaitCachedAsync(newer, "the newer pod's image is cached");
+        await scenario.WaitCachedAsync(older, "the older pod's image is cached");
+
+        var prefetched = scenario.Agent.Output.Text().Split('\n').Where(l => l.Contains("Prefetched harbor.test/team/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, prefetched.Count);
+        Assert.Contains("team/blocker", prefetched[0], StringComparison.Ordinal);
+        Assert.Contains("team/older", prefetched[1], StringComparison.Ordinal);
+        Assert.Contains("team/newer", prefetched[2], StringComparison.Ordinal);
     }
 }
