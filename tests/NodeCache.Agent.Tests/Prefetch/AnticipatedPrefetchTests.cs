@@ -43,7 +43,8 @@ public sealed class AnticipatedPrefetchTests
         scenario.Api.Apply(pod);
         scenario.Api.Update("pods", "default", "batch", p => KubernetesObjects.Nominate(p, Node));
 
-        await scenario.WaitCachedAsync(image, "the nominated pod's image is cached");
+        await scenario.WaitForLogAsync($"Prefetched {image.Reference(PrefetchScenario.Namespace)}", "the nominated pod's image is prefetched");
+        Assert.True(scenario.IsCached(image));
 
         scenario.Api.Update("pods", "default", "batch", p => KubernetesObjects.Bind(p, Node));
         await Task.Delay(500);

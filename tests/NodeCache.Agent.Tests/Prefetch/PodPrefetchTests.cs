@@ -75,7 +75,7 @@ public sealed class PodPrefetchTests
         scenario.Api.Compact();
         await Task.Delay(300);
         scenario.Api.Unavailable = false;
-        await scenario.WaitCachedAsync(second, "the second pod's image is cached after the relist");
+        await scenario.WaitForLogAsync($"Prefetched {second.Reference(PrefetchScenario.Namespace)}", "the second pod's image is prefetched after the relist");
         await scenario.WaitForLogAsync("410 Gone; listing again", "the agent reports the 410");
 
         var lists = scenario.Api.Requests().Where(r => r.StartsWith("GET /api/v1/pods?", StringComparison.Ordinal) && r.Contains("spec.nodeName%3Dnode-1", StringComparison.Ordinal) && !r.Contains("watch=true", StringComparison.Ordinal));
@@ -184,8 +184,7 @@ public sealed class PodPrefetchTests
         olderPod["metadata"]!["creationTimestamp"] = now.AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
         scenario.Api.Apply(newerPod);
         scenario.Api.Apply(olderPod);
-        await scenario.WaitCachedAsync(newer, "the newer pod's image is cached");
-        await scenario.WaitCachedAsync(older, "the older pod's image is cached");
+        await scenario.WaitForLogAsync($"Prefetched {newer.Reference(PrefetchScenario.Namespace)}", "the newer pod's image is prefetched");
 
         var prefetched = scenario.Agent.Output.Text().Split('\n').Where(l => l.Contains("Prefetched harbor.test/team/", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, prefetched.Count);

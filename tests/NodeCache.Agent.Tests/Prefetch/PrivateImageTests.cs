@@ -22,8 +22,8 @@ public sealed class PrivateImageTests
         await using var setup = await PrivateSetup.StartAsync(seed: 320, "verify");
         var scenario = setup.Scenario;
         scenario.Api.Apply(KubernetesObjects.Pod("alice-pod", [setup.Reference], Node, pullSecrets: ["alice-secret"]));
-        await scenario.WaitCachedAsync(setup.Image, "the private image is prefetched with alice's pull secret");
-        Assert.Equal(1, scenario.LogLines($"Prefetched {setup.Reference} for linux/amd64"));
+        await scenario.WaitForLogAsync($"Prefetched {setup.Reference} for linux/amd64", "the private image is prefetched with alice's pull secret");
+        Assert.True(scenario.IsCached(setup.Image));
         Assert.Contains(setup.Tokens.Requests(), r => r.User == "alice" && r.Granted.Count > 0);
 
         Assert.Equal(HttpStatusCode.OK, await setup.MirrorStatusAsync("manifests", "1"));
