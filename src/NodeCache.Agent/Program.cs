@@ -1,5 +1,6 @@
 using NodeCache.Agent.Configuration;
 using NodeCache.Agent.Hosting;
+using NodeCache.Agent.Kubernetes;
 using NodeCache.Agent.Registry;
 using NodeCache.Fill;
 using NodeCache.Mirror;
@@ -18,11 +19,13 @@ if (AgentSettings.WantsHelp(args))
 AgentOptions options;
 UpstreamRules rules;
 CredentialStore credentials;
+k8s.IKubernetes? kubernetes;
 try
 {
     options = AgentSettings.Load(args, Environment.GetEnvironmentVariable);
     rules = options.Upstreams.Count == 0 ? UpstreamRules.Direct : UpstreamRules.Parse(options.Upstreams);
     credentials = CredentialStore.Parse(options.Credentials);
+    kubernetes = KubernetesConnection.Create(options, Environment.GetEnvironmentVariable);
 }
 catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
 {
@@ -83,6 +86,7 @@ services.AddSingleton<BlobEndpoint>();
 services.AddSingleton<RegistryEndpoint>();
 services.AddSingleton<SendfileConnection>();
 services.AddHostedService<IndexCheckpoints>();
+services.AddPrefetch(options, kubernetes);
 services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("nodecache-agent")).WithMetrics(metrics => metrics.AddMeter(MirrorMetrics.MeterName).AddPrometheusExporter());
 
 var app = builder.Build();

@@ -1,3 +1,5 @@
+using NodeCache.Prefetch;
+
 namespace NodeCache.Agent.Configuration;
 
 /// <summary>Everything the agent is told at start, with the defaults that make it a working mirror with no flags at all.</summary>
@@ -33,6 +35,20 @@ internal sealed record AgentOptions
 
     /// <summary>How often a cached manifest by digest is re-checked with the upstream; null never re-checks.</summary>
     public TimeSpan? ManifestRevalidate { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The node whose pods' images are prefetched; null with no Kubernetes API turns prefetch off.</summary>
+    public string? NodeName { get; init; }
+
+    public string? Kubeconfig { get; init; }
+
+    public int PrefetchConcurrency { get; init; } = 2;
+
+    /// <summary>Bytes per second; null is unlimited.</summary>
+    public long? PrefetchBandwidth { get; init; }
+
+    public bool PullSecrets { get; init; }
+
+    public PrivateImageMode PrivateImages { get; init; } = PrivateImageMode.Verify;
 
     // The user's cache folder, as XDG names it: a mirror's data is re-creatable, so it is cache, not state.
     private static string DefaultCacheDir()

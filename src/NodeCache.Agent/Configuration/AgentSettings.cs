@@ -35,6 +35,18 @@ internal static class AgentSettings
             (o, v) => o with { LogLevel = LogLevelName(v[0]) }),
         new("manifest-revalidate", "DURATION|off", "how often a cached manifest by digest is re-checked with the upstream; 0 = every request, off = never (default 5m)", false,
             (o, v) => o with { ManifestRevalidate = v[0].Trim() == "off" ? null : Duration.Parse(v[0], "manifest-revalidate") }),
+        new("node-name", "NAME", "this node's name: prefetch the images of the pods bound to it (the chart passes spec.nodeName)", false,
+            (o, v) => o with { NodeName = v[0] }),
+        new("kubeconfig", "FILE", "kubeconfig for the Kubernetes API (default: in-cluster when KUBERNETES_SERVICE_HOST is set; neither: no prefetch)", false,
+            (o, v) => o with { Kubeconfig = v[0] }),
+        new("prefetch-concurrency", "N", "images prefetched at once (default 2)", false,
+            (o, v) => o with { PrefetchConcurrency = PrefetchSettings.Concurrency(v[0]) }),
+        new("prefetch-bandwidth", "RATE", "cap on the bytes per second prefetch fills take, e.g. 50MiB/s (default unlimited)", false,
+            (o, v) => o with { PrefetchBandwidth = PrefetchSettings.Bandwidth(v[0]) }),
+        new("pull-secrets", "true|false", "read pods' imagePullSecrets to prefetch private images (default false)", false,
+            (o, v) => o with { PullSecrets = PrefetchSettings.Flag(v[0]) }),
+        new("private-images", "serve|verify|passthrough", "who gets a cached private image (default verify; see README)", false,
+            (o, v) => o with { PrivateImages = PrefetchSettings.PrivateImages(v[0]) }),
     ];
 
     public static string Usage =>

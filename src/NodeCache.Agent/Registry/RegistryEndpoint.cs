@@ -1,6 +1,7 @@
 using System.Net;
 using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
+using NodeCache.Prefetch;
 using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Registry;
@@ -9,7 +10,9 @@ namespace NodeCache.Agent.Registry;
 /// The pull side of the distribution API under <c>/v2/</c>: validates the path, picks the upstream from <c>?ns=</c>,
 /// and hands manifests and blobs to their endpoints. Anything it cannot serve fails fast, so containerd tries its next host.
 /// </summary>
-internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobEndpoint blobs, ILogger<RegistryEndpoint> logger)
+internal sealed class RegistryEndpoint(
+    UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobEndpoint blobs, PrefetchLeadTimes leadTimes, PrivateImagePolicy privateImages,
+    ILogger<RegistryEndpoint> logger)
 {
     public async Task HandleAsync(HttpContext context)
     {
@@ -44,9 +47,11 @@ internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options
         }
         if (RegistryRequest.TryDecode(request.Path.Value ?? "", request.Query["ns"], options.DefaultRegistry, rules, out var path, out var decoded, out var error))
         {
-            return decoded.Resource == RegistryResource.Blob
-                ? blobs.ServeAsync(context, decoded.Route, decoded.Repository, Digest.Parse(decoded.Reference))
-                : manifests.ServeAsync(context, decoded.Route, decoded.Repository, decoded.Reference);
+            if (decoded.Resource == RegistryResource.Manifest)
+            {
+                leadTimes.Requested(decoded.Route.Registry, decoded.Repository, decoded.Reference);
+            }
+            return privateImages.IsKnownServable(decoded.Route.Registry, decoded.Repository) ? ServeAsync(context, decoded) : ServeCheckedAsync(context, decoded);
         }
         if (error is not null)
         {
@@ -63,5 +68,22 @@ internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options
             default:
                 return OciErrorResponse.WriteAsync(context, HttpStatusCode.NotFound, OciErrorCode.NameUnknown, $"no registry API resource at /v2{request.Path}");
         }
+    }
+
+    private Task ServeAsync(HttpContext context, RegistryRequest request) =>
+        request.Resource == RegistryResource.Blob
+            ? blobs.ServeAsync(context, request.Route, request.Repository, Digest.Parse(request.Reference))
+            : manifests.ServeAsync(context, request.Route, request.Repository, request.Reference);
+
+    // A repository not known to be public is checked against the private-image policy first; a refusal sends containerd upstream.
+    private async Task ServeCheckedAsync(HttpContext context, RegistryRequest request)
+    {
+        var kind = request.Resource == RegistryResource.Blob ? RegistryObject.Blob : RegistryObject.Manifest;
+        if (await privateImages.CheckAsync(request.Route, request.Repository, kind, request.Reference, context.RequestAborted).ConfigureAwait(false) is { } refusal)
+        {
+            await OciErrorResponse.WriteAsync(context, refusal).ConfigureAwait(false);
+            return;
+        }
+        await ServeAsync(context, request).ConfigureAwait(false);
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
+using NodeCache.Prefetch;
 using NodeCache.Store;
 using NodeCache.Telemetry;
 using NodeCache.Upstream;
@@ -18,7 +19,8 @@ namespace NodeCache.Agent.Registry;
 /// a Range, a conditional, an encoded path, a body, a miss) goes to Kestrel's HTTP pipeline on the same connection,
 /// untouched, and stays there.
 /// </summary>
-internal sealed class SendfileConnection(BlobStore store, UpstreamRules rules, AgentOptions options, MirrorMetrics metrics, ILogger<SendfileConnection> logger)
+internal sealed class SendfileConnection(
+    BlobStore store, UpstreamRules rules, AgentOptions options, PrivateImagePolicy privateImages, MirrorMetrics metrics, ILogger<SendfileConnection> logger)
 {
     // A containerd blob GET has a head of about 300 bytes; one that does not fit here is left to Kestrel.
     private const int MaxHeadBytes = 8 * 1024;
@@ -150,6 +152,7 @@ internal sealed class SendfileConnection(BlobStore store, UpstreamRules rules, A
         return hasHost
             && RegistryRequest.TryDecode(path, ns, options.DefaultRegistry, rules, out _, out var request, out _)
             && request.Resource == RegistryResource.Blob
+            && privateImages.IsKnownServable(request.Route.Registry, request.Repository)
             && store.TryGet(Digest.Parse(request.Reference), out blob);
     }
 

@@ -20,6 +20,7 @@ public sealed class BlobFill
     private string _path;
     private long _written;
     private volatile FillState _state;
+    private Concurrency.BandwidthLimit? _throttle;
 
     internal BlobFill(Digest digest, long? size, string mediaType, string tempPath)
     {
@@ -31,6 +32,13 @@ public sealed class BlobFill
     }
 
     internal string TempPath { get; }
+
+    /// <summary>The pace a prefetch set for this fill; null once a pull is waiting for it.</summary>
+    internal Concurrency.BandwidthLimit? Throttle
+    {
+        get => Volatile.Read(ref _throttle);
+        set => Volatile.Write(ref _throttle, value);
+    }
 
     public Digest Digest { get; }
 

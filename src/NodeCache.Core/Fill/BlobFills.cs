@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using NodeCache.Concurrency;
 using NodeCache.Mirror;
 using NodeCache.Oci;
 using NodeCache.Store;
@@ -46,25 +47,39 @@ public sealed class BlobFills
 
     /// <summary>Joins the fill of <paramref name="digest"/> in progress, or starts one from <paramref name="route"/>.</summary>
     /// <param name="requestAborted">Ends this caller's wait only; the fill goes on.</param>
-    public Task<BlobSource> JoinOrStartAsync(UpstreamRoute route, RepositoryName repository, Digest digest, CancellationToken requestAborted)
+    /// <param name="throttle">
+    /// Paces a fill this call starts (prefetch does, so as not to starve live pulls); a caller without one that joins
+    /// a paced fill lifts the pace, since someone is now waiting for it.
+    /// </param>
+    /// <param name="identity">Whose credentials a fill this call starts goes upstream with, when not the agent's own.</param>
+    public Task<BlobSource> JoinOrStartAsync(
+        UpstreamRoute route, RepositoryName repository, Digest digest, CancellationToken requestAborted, BandwidthLimit? throttle = null, PullIdentity? identity = null)
     {
         if (_inFlight.TryGetValue(digest, out var running))
         {
-            return JoinAsync(running, requestAborted);
+            return JoinAsync(running, throttle is null, requestAborted);
         }
         var started = new TaskCompletionSource<BlobSource>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_inFlight.TryAdd(digest, started.Task))
         {
-            return JoinOrStartAsync(route, repository, digest, requestAborted);
+            return JoinOrStartAsync(route, repository, digest, requestAborted, throttle, identity);
         }
-        _ = Task.Run(() => RunAsync(route, repository, digest, started), CancellationToken.None);
+        _ = Task.Run(() => RunAsync(route, repository, digest, throttle, identity, started), CancellationToken.None);
         return started.Task.WaitAsync(requestAborted);
     }
 
-    private static async Task<BlobSource> JoinAsync(Task<BlobSource> running, CancellationToken requestAborted) =>
-        await running.WaitAsync(requestAborted).ConfigureAwait(false) with { Joined = true };
+    private static async Task<BlobSource> JoinAsync(Task<BlobSource> running, bool unthrottle, CancellationToken requestAborted)
+    {
+        var source = await running.WaitAsync(requestAborted).ConfigureAwait(false);
+        if (unthrottle && source.Fill is { } fill)
+        {
+            fill.Throttle = null;
+        }
+        return source with { Joined = true };
+    }
 
-    private async Task RunAsync(UpstreamRoute route, RepositoryName repository, Digest digest, TaskCompletionSource<BlobSource> started)
+    private async Task RunAsync(
+        UpstreamRoute route, RepositoryName repository, Digest digest, BandwidthLimit? throttle, PullIdentity? identity, TaskCompletionSource<BlobSource> started)
     {
         // A fill that committed just before this one was registered has left the index updated: serve that.
         if (_store.TryGet(digest, out var cached))
@@ -76,7 +91,7 @@ public sealed class BlobFills
         _metrics.FillStarted();
         try
         {
-            using var response = await _upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, digest.ToString()), _stopping).ConfigureAwait(false);
+            using var response = await _upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, digest.ToString(), Identity: identity), _stopping).ConfigureAwait(false);
             _metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
             if (response.Outcome != UpstreamOutcome.Success || response.Message is null)
             {
@@ -86,7 +101,10 @@ public sealed class BlobFills
                 return;
             }
             var content = response.Message.Content;
-            var fill = new BlobFill(digest, content.Headers.ContentLength, content.Headers.ContentType?.MediaType ?? MediaTypes.OctetStream, _layout.NewTempPath(digest));
+            var fill = new BlobFill(digest, content.Headers.ContentLength, content.Headers.ContentType?.MediaType ?? MediaTypes.OctetStream, _layout.NewTempPath(digest))
+            {
+                Throttle = throttle,
+            };
             await CopyAsync(route, fill, content, started).ConfigureAwait(false);
         }
         catch (Exception ex) when (!started.Task.IsCompleted)
@@ -165,6 +183,10 @@ public sealed class BlobFills
                         written += read;
                         _metrics.UpstreamBytes(route.Registry, read);
                         fill.Advance(written);
+                        if (fill.Throttle is { } pace)
+                        {
+                            await pace.TakeAsync(read, _stopping).ConfigureAwait(false);
+                        }
                     }
                 }
             }

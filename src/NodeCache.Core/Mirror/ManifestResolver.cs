@@ -42,16 +42,17 @@ public sealed class ManifestResolver
     }
 
     /// <summary>The manifest <paramref name="reference"/> (a tag or a digest) names in <paramref name="repository"/>.</summary>
-    public Task<ManifestAnswer> ResolveAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, CancellationToken cancellationToken)
+    /// <param name="identity">Whose credentials go upstream when the agent's own should not (a pod's pull secret).</param>
+    public Task<ManifestAnswer> ResolveAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, CancellationToken cancellationToken, PullIdentity? identity = null)
     {
         if (Digest.TryParse(reference, out var digest))
         {
-            return ResolveDigestAsync(route, repository, digest, accept, cancellationToken);
+            return ResolveDigestAsync(route, repository, digest, accept, identity, cancellationToken);
         }
-        return ResolveTagAsync(route, repository, reference, accept, cancellationToken);
+        return ResolveTagAsync(route, repository, reference, accept, identity, cancellationToken);
     }
 
-    private async Task<ManifestAnswer> ResolveDigestAsync(UpstreamRoute route, RepositoryName repository, Digest digest, string? accept, CancellationToken cancellationToken)
+    private async Task<ManifestAnswer> ResolveDigestAsync(UpstreamRoute route, RepositoryName repository, Digest digest, string? accept, PullIdentity? identity, CancellationToken cancellationToken)
     {
         var key = ManifestVerdicts.Key(route.Registry, repository, digest.ToString());
         if (await ReadCachedAsync(digest, cancellationToken).ConfigureAwait(false) is { } cached)
@@ -60,12 +61,12 @@ public sealed class ManifestResolver
             {
                 return ManifestAnswer.Found(cached, ManifestSource.Cache);
             }
-            return await _fetches.RunAsync("?" + key, () => RevalidateDigestAsync(route, repository, digest, accept, cached, key), cancellationToken).ConfigureAwait(false);
+            return await _fetches.RunAsync($"?{key}|{identity?.Key}", () => RevalidateDigestAsync(route, repository, digest, accept, cached, key, identity), cancellationToken).ConfigureAwait(false);
         }
-        return await _fetches.RunAsync(key, () => FetchAsync(route, repository, digest.ToString(), accept, digest), cancellationToken).ConfigureAwait(false);
+        return await _fetches.RunAsync($"{key}|{identity?.Key}", () => FetchAsync(route, repository, digest.ToString(), accept, digest, identity), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ManifestAnswer> ResolveTagAsync(UpstreamRoute route, RepositoryName repository, string tag, string? accept, CancellationToken cancellationToken)
+    private async Task<ManifestAnswer> ResolveTagAsync(UpstreamRoute route, RepositoryName repository, string tag, string? accept, PullIdentity? identity, CancellationToken cancellationToken)
     {
         var known = _tags.TryGet(route.Registry, repository, tag, out var record) && MediaTypes.IsAccepted(accept, record.MediaType)
             && !IsDenied(route, repository, tag, record.Digest)
@@ -75,14 +76,14 @@ public sealed class ManifestResolver
         {
             return ManifestAnswer.Found(known, ManifestSource.Cache);
         }
-        var key = $"{route.Registry}/{repository}:{tag}|{accept}";
-        return await _fetches.RunAsync(key, () => RevalidateTagAsync(route, repository, tag, accept, known), cancellationToken).ConfigureAwait(false);
+        var key = $"{route.Registry}/{repository}:{tag}|{accept}|{identity?.Key}";
+        return await _fetches.RunAsync(key, () => RevalidateTagAsync(route, repository, tag, accept, known, identity), cancellationToken).ConfigureAwait(false);
     }
 
     // Asks whether the cached manifest may still be pulled from this repository: a HEAD, which costs no body and no pull quota.
-    private async Task<ManifestAnswer> RevalidateDigestAsync(UpstreamRoute route, RepositoryName repository, Digest digest, string? accept, ManifestContent cached, string key)
+    private async Task<ManifestAnswer> RevalidateDigestAsync(UpstreamRoute route, RepositoryName repository, Digest digest, string? accept, ManifestContent cached, string key, PullIdentity? identity)
     {
-        using (var response = await SendAsync(route, HttpMethod.Head, repository, digest.ToString(), accept).ConfigureAwait(false))
+        using (var response = await SendAsync(route, HttpMethod.Head, repository, digest.ToString(), accept, identity).ConfigureAwait(false))
         {
             if (response.Outcome == UpstreamOutcome.Success)
             {
@@ -97,19 +98,19 @@ public sealed class ManifestResolver
             }
         }
         // A denial: a HEAD carries no body, so the registry's own words come from one GET, which also records the denial.
-        var answer = await FetchAsync(route, repository, digest.ToString(), accept, digest).ConfigureAwait(false);
+        var answer = await FetchAsync(route, repository, digest.ToString(), accept, digest, identity).ConfigureAwait(false);
         _policy.Revalidated("digest", answer.Error is null ? "allowed" : "denied");
         return answer;
     }
 
     // Asks the upstream what the tag names now: a HEAD when we hold a candidate (it costs no body and no pull quota), a GET otherwise.
-    private async Task<ManifestAnswer> RevalidateTagAsync(UpstreamRoute route, RepositoryName repository, string tag, string? accept, ManifestContent? known)
+    private async Task<ManifestAnswer> RevalidateTagAsync(UpstreamRoute route, RepositoryName repository, string tag, string? accept, ManifestContent? known, PullIdentity? identity)
     {
         if (known is null)
         {
-            return await FetchAsync(route, repository, tag, accept, expected: null).ConfigureAwait(false);
+            return await FetchAsync(route, repository, tag, accept, expected: null, identity).ConfigureAwait(false);
         }
-        using (var response = await SendAsync(route, HttpMethod.Head, repository, tag, accept).ConfigureAwait(false))
+        using (var response = await SendAsync(route, HttpMethod.Head, repository, tag, accept, identity).ConfigureAwait(false))
         {
             if (response.Outcome == UpstreamOutcome.Success)
             {
@@ -126,7 +127,7 @@ public sealed class ManifestResolver
                     RememberTag(route, repository, tag, cachedTarget);
                     return ManifestAnswer.Found(cachedTarget, ManifestSource.Cache);
                 }
-                return await FetchAsync(route, repository, tag, accept, expected: null).ConfigureAwait(false);
+                return await FetchAsync(route, repository, tag, accept, expected: null, identity).ConfigureAwait(false);
             }
             if (IsOutage(response.Outcome))
             {
@@ -134,7 +135,7 @@ public sealed class ManifestResolver
                 return ServeStale(ManifestVerdicts.Key(route.Registry, repository, tag), digestKey, known, "tag", $"{route.Registry}/{repository}:{tag}", response);
             }
         }
-        var answer = await FetchAsync(route, repository, tag, accept, expected: null).ConfigureAwait(false);
+        var answer = await FetchAsync(route, repository, tag, accept, expected: null, identity).ConfigureAwait(false);
         _policy.Revalidated("tag", answer.Error is null ? "changed" : "denied");
         return answer;
     }
@@ -156,9 +157,9 @@ public sealed class ManifestResolver
         _verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, tag), out _)
         || _verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, digest.ToString()), out _);
 
-    private async Task<ManifestAnswer> FetchAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, Digest? expected)
+    private async Task<ManifestAnswer> FetchAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, Digest? expected, PullIdentity? identity)
     {
-        using var response = await SendAsync(route, HttpMethod.Get, repository, reference, accept).ConfigureAwait(false);
+        using var response = await SendAsync(route, HttpMethod.Get, repository, reference, accept, identity).ConfigureAwait(false);
         var what = $"manifest {repository}{(expected is null ? ":" : "@")}{reference}";
         if (response.Outcome != UpstreamOutcome.Success || response.Message is null)
         {
@@ -226,10 +227,10 @@ public sealed class ManifestResolver
     private static bool IsOutage(UpstreamOutcome outcome) =>
         outcome is UpstreamOutcome.Unreachable or UpstreamOutcome.ServerError or UpstreamOutcome.TooManyRequests;
 
-    private async Task<UpstreamResponse> SendAsync(UpstreamRoute route, HttpMethod method, RepositoryName repository, string reference, string? accept)
+    private async Task<UpstreamResponse> SendAsync(UpstreamRoute route, HttpMethod method, RepositoryName repository, string reference, string? accept, PullIdentity? identity)
     {
         // Not the client's token: a fill others joined must not end because its first client left.
-        var response = await _upstream.SendAsync(new UpstreamRequest(route, method, repository, RegistryObject.Manifest, reference, accept), CancellationToken.None).ConfigureAwait(false);
+        var response = await _upstream.SendAsync(new UpstreamRequest(route, method, repository, RegistryObject.Manifest, reference, accept, Identity: identity), CancellationToken.None).ConfigureAwait(false);
         _metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
         return response;
     }

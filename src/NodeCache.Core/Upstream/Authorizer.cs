@@ -17,7 +17,7 @@ internal sealed class Authorizer(CredentialStore credentials, TokenCache tokens,
     public static string PullScope(string repository) => $"repository:{repository}:pull";
 
     /// <summary>What to send without being asked: a cached token or the Basic credentials the registry asked for before; null when nothing is known.</summary>
-    public AuthenticationHeaderValue? Known(UpstreamEndpoint endpoint, string scope)
+    public AuthenticationHeaderValue? Known(UpstreamEndpoint endpoint, string scope, PullIdentity? identity = null)
     {
         if (!_challenges.TryGetValue(Origin(endpoint), out var challenge))
         {
@@ -25,9 +25,9 @@ internal sealed class Authorizer(CredentialStore credentials, TokenCache tokens,
         }
         if (challenge.IsBasic)
         {
-            return credentials.TryGet(endpoint.BaseUri.Authority, out var credential) ? credential.ToBasicAuthorization() : null;
+            return Credential(endpoint, identity) is { } credential ? credential.ToBasicAuthorization() : null;
         }
-        return tokens.TryGet(Key(challenge, scope), out var token) ? new AuthenticationHeaderValue("Bearer", token) : null;
+        return tokens.TryGet(Key(challenge, scope, identity), out var token) ? new AuthenticationHeaderValue("Bearer", token) : null;
     }
 
     /// <summary>
@@ -35,7 +35,7 @@ internal sealed class Authorizer(CredentialStore credentials, TokenCache tokens,
     /// were refused are not sent again. Null Authorization with a failure when there is nothing (more) to try.
     /// </summary>
     public async Task<(AuthenticationHeaderValue? Authorization, UpstreamFailure Failure)> AnswerAsync(
-        UpstreamEndpoint endpoint, IEnumerable<string> challengeHeaders, string scope, AuthenticationHeaderValue? sent, CancellationToken cancellationToken)
+        UpstreamEndpoint endpoint, IEnumerable<string> challengeHeaders, string scope, AuthenticationHeaderValue? sent, PullIdentity? identity, CancellationToken cancellationToken)
     {
         var host = endpoint.BaseUri.Authority;
         var challenge = AuthChallenge.Select(challengeHeaders);
@@ -44,7 +44,9 @@ internal sealed class Authorizer(CredentialStore credentials, TokenCache tokens,
             return Refused($"{host} answered 401 without a Bearer or Basic challenge");
         }
         _challenges[Origin(endpoint)] = challenge;
-        var hasCredential = credentials.TryGet(host, out var credential);
+        var known = Credential(endpoint, identity);
+        var hasCredential = known is not null;
+        var credential = known.GetValueOrDefault();
 
         if (challenge.IsBasic)
         {
@@ -63,7 +65,7 @@ internal sealed class Authorizer(CredentialStore credentials, TokenCache tokens,
         {
             return Refused($"{host} names a token realm that is not an http(s) URL");
         }
-        var key = Key(challenge, scope);
+        var key = Key(challenge, scope, identity);
         if (sent?.Scheme == "Bearer" && sent.Parameter is { } refused)
         {
             tokens.Drop(key, refused);
@@ -75,13 +77,13 @@ internal sealed class Authorizer(CredentialStore credentials, TokenCache tokens,
         }
 
         // Credentials go over TLS only, unless the registry itself is plain HTTP (a lab setup, where they already travel in clear).
-        RegistryCredential? identity = hasCredential && (realm.Scheme == "https" || endpoint.BaseUri.Scheme == "http") ? credential : null;
-        if (hasCredential && identity is null)
+        RegistryCredential? asked = hasCredential && (realm.Scheme == "https" || endpoint.BaseUri.Scheme == "http") ? credential : null;
+        if (hasCredential && asked is null)
         {
             logger.LogWarning("Not sending the credentials for {Host} to the plain-HTTP token realm {Realm}; asking anonymously", host, SafeText.Url(realm));
         }
         var scopes = challenge.Scopes.Contains(scope) ? challenge.Scopes : [scope, .. challenge.Scopes];
-        var (token, failure) = await FetchOnceAsync(key, realm, challenge.Service, scopes, identity, cancellationToken);
+        var (token, failure) = await FetchOnceAsync(key, realm, challenge.Service, scopes, asked, cancellationToken);
         return token is null ? (null, failure) : (new AuthenticationHeaderValue("Bearer", token.Value), default);
     }
 
@@ -116,7 +118,13 @@ internal sealed class Authorizer(CredentialStore credentials, TokenCache tokens,
 
     // Keyed by the scope this request needs rather than the challenge's exact scope list, so that the lookup in Known,
     // made before any challenge for this repository was seen, finds it.
-    private static TokenKey Key(AuthChallenge challenge, string scope) => new(challenge.Realm ?? "", challenge.Service ?? "", scope);
+    private static TokenKey Key(AuthChallenge challenge, string scope, PullIdentity? identity) =>
+        new(challenge.Realm ?? "", challenge.Service ?? "", scope, identity?.Key ?? "");
+
+    // A request's own identity (a pod's pull secret, or nobody) replaces the agent's credentials for the host.
+    private RegistryCredential? Credential(UpstreamEndpoint endpoint, PullIdentity? identity) =>
+        identity is not null ? identity.Credential
+        : credentials.TryGet(endpoint.BaseUri.Authority, out var credential) ? credential : null;
 
     private static string Origin(UpstreamEndpoint endpoint) => endpoint.BaseUri.GetLeftPart(UriPartial.Authority);
 

@@ -123,7 +123,7 @@ public sealed class RegistryClient : IDisposable
     private async Task<UpstreamResponse> SendAuthorizedAsync(
         UpstreamRequest request, UpstreamEndpoint endpoint, Uri uri, string scope, CancellationToken cancellationToken)
     {
-        var authorization = _authorizer.Known(endpoint, scope);
+        var authorization = _authorizer.Known(endpoint, scope, request.Identity);
         var answeredChallenge = false;
         while (true)
         {
@@ -148,7 +148,7 @@ public sealed class RegistryClient : IDisposable
                 UpstreamFailure failure;
                 try
                 {
-                    (next, failure) = await _authorizer.AnswerAsync(endpoint, challenges, scope, authorization, cancellationToken);
+                    (next, failure) = await _authorizer.AnswerAsync(endpoint, challenges, scope, authorization, request.Identity, cancellationToken);
                 }
                 catch
                 {

@@ -3,8 +3,8 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace NodeCache.Upstream;
 
-/// <summary>Which token answers a request: the token server (realm and service) and the scope it grants.</summary>
-internal readonly record struct TokenKey(string Realm, string Service, string Scope);
+/// <summary>Which token answers a request: the token server (realm and service), the scope it grants, and who asked (empty: the agent).</summary>
+internal readonly record struct TokenKey(string Realm, string Service, string Scope, string Identity = "");
 
 /// <summary>Bearer tokens per (realm, service, scope) until shortly before they expire.</summary>
 internal sealed class TokenCache(TimeProvider time)

@@ -10,7 +10,7 @@ public enum RegistryObject
     Blob,
 }
 
-/// <summary>One pull-side request (GET or HEAD) for a manifest or blob of a repository, sent along a route.</summary>
+/// <summary>One pull-side request (GET or HEAD) for a manifest or blob of a repository, sent along a route; as the agent itself unless an <see cref="PullIdentity"/> is given.</summary>
 [SuppressMessage("Naming", "CA1720:Identifier contains type name", Justification = "Object is the distribution API's word for what a request fetches.")]
 public sealed record UpstreamRequest(
     UpstreamRoute Route,
@@ -19,4 +19,5 @@ public sealed record UpstreamRequest(
     RegistryObject Object,
     string Reference,
     string? Accept = null,
-    long? RangeStart = null);
+    long? RangeStart = null,
+    PullIdentity? Identity = null);

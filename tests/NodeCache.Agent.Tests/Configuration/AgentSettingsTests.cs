@@ -125,4 +125,45 @@ public sealed class AgentSettingsTests : IDisposable
 
         Assert.Equal(seconds is { } s ? TimeSpan.FromSeconds(s) : null, options.ManifestRevalidate);
     }
+
+    [Fact]
+    public void Prefetch_is_off_by_default_with_verify_for_private_images_and_pull_secrets_unread()
+    {
+        var options = AgentSettings.Load([], NoEnvironment);
+
+        Assert.Null(options.NodeName);
+        Assert.Null(options.Kubeconfig);
+        Assert.Equal(2, options.PrefetchConcurrency);
+        Assert.Null(options.PrefetchBandwidth);
+        Assert.False(options.PullSecrets);
+        Assert.Equal(NodeCache.Prefetch.PrivateImageMode.Verify, options.PrivateImages);
+    }
+
+    [Fact]
+    public void Prefetch_settings_read_from_flags_and_environment()
+    {
+        var environment = new Dictionary<string, string> { ["NODECACHE_NODE_NAME"] = "node-7", ["NODECACHE_PULL_SECRETS"] = "true" };
+        var options = AgentSettings.Load(
+            ["--kubeconfig", "/etc/kube/config", "--prefetch-concurrency", "4", "--prefetch-bandwidth", "50MiB/s", "--private-images", "passthrough"],
+            name => environment.GetValueOrDefault(name));
+
+        Assert.Equal("node-7", options.NodeName);
+        Assert.Equal("/etc/kube/config", options.Kubeconfig);
+        Assert.Equal(4, options.PrefetchConcurrency);
+        Assert.Equal(50L * 1024 * 1024, options.PrefetchBandwidth);
+        Assert.True(options.PullSecrets);
+        Assert.Equal(NodeCache.Prefetch.PrivateImageMode.Passthrough, options.PrivateImages);
+    }
+
+    [Theory]
+    [InlineData("--prefetch-concurrency", "0", "--prefetch-concurrency")]
+    [InlineData("--prefetch-bandwidth", "fast", "--prefetch-bandwidth")]
+    [InlineData("--prefetch-bandwidth", "50%", "--prefetch-bandwidth")]
+    [InlineData("--pull-secrets", "maybe", "--pull-secrets")]
+    [InlineData("--private-images", "open", "--private-images")]
+    public void Bad_prefetch_values_name_their_flag(string flag, string value, string named)
+    {
+        var error = Assert.Throws<FormatException>(() => AgentSettings.Load([flag, value], NoEnvironment));
+        Assert.StartsWith(named, error.Message, StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,130 @@
+using System.Text.Json.Nodes;
+
+namespace NodeCache.Testing.Kubernetes;
+
+/// <summary>The Kubernetes objects tests put on <see cref="FakeApiServer"/>, shaped as the real API returns them.</summary>
+public static class KubernetesObjects
+{
+    /// <summary>A node with the well-known os and arch labels the kubelet sets.</summary>
+    public static JsonObject Node(string name, string architecture = "amd64", string os = "linux") => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Node",
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = name,
+            ["labels"] = new JsonObject { ["kubernetes.io/os"] = os, ["kubernetes.io/arch"] = architecture, ["kubernetes.io/hostname"] = name },
+        },
+        ["status"] = new JsonObject { ["nodeInfo"] = new JsonObject { ["architecture"] = architecture, ["operatingSystem"] = os } },
+    };
+
+    /// <summary>A pod as created: Pending, bound to <paramref name="nodeName"/> or not yet scheduled when null.</summary>
+    public static JsonObject Pod(
+        string name, IReadOnlyList<string> images, string? nodeName = null, string @namespace = "default", IReadOnlyList<string>? initImages = null,
+        IReadOnlyList<string>? pullSecrets = null, string? serviceAccount = null)
+    {
+        var spec = new JsonObject
+        {
+            ["containers"] = new JsonArray([.. images.Select((image, i) => (JsonNode)Container($"c{i}", image))]),
+        };
+        if (initImages is { Count: > 0 })
+        {
+            spec["initContainers"] = new JsonArray([.. initImages.Select((image, i) => (JsonNode)Container($"init{i}", image))]);
+        }
+        if (nodeName is not null)
+        {
+            spec["nodeName"] = nodeName;
+        }
+        if (pullSecrets is { Count: > 0 })
+        {
+            spec["imagePullSecrets"] = new JsonArray([.. pullSecrets.Select(s => (JsonNode)new JsonObject { ["name"] = s })]);
+        }
+        if (serviceAccount is not null)
+        {
+            spec["serviceAccountName"] = serviceAccount;
+        }
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Pod",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
+            ["spec"] = spec,
+            ["status"] = new JsonObject { ["phase"] = "Pending" },
+        };
+    }
+
+    /// <summary>Binds a pod to a node, as the scheduler's Binding does: the watch sees a MODIFIED pod with spec.nodeName.</summary>
+    public static void Bind(JsonObject pod, string nodeName) => pod["spec"]!["nodeName"] = nodeName;
+
+    public static void SetPhase(JsonObject pod, string phase) => pod["status"]!["phase"] = phase;
+
+    /// <summary>Makes a pod one of a Deployment's, as its ReplicaSet creates them: owned by <c>NAME-HASH</c>, labelled with the hash.</summary>
+    public static JsonObject OwnedByDeployment(JsonObject pod, string deployment, string templateHash)
+    {
+        var metadata = (JsonObject)pod["metadata"]!;
+        metadata["labels"] = new JsonObject { ["app"] = deployment, ["pod-template-hash"] = templateHash };
+        metadata["ownerReferences"] = new JsonArray(new JsonObject
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "ReplicaSet",
+            ["name"] = $"{deployment}-{templateHash}",
+            ["uid"] = Guid.NewGuid().ToString(),
+            ["controller"] = true,
+        });
+        return pod;
+    }
+
+    /// <summary>A Deployment whose pod template runs <paramref name="images"/>.</summary>
+    public static JsonObject Deployment(string name, IReadOnlyList<string> images, string @namespace = "default") => new()
+    {
+        ["apiVersion"] = "apps/v1",
+        ["kind"] = "Deployment",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
+        ["spec"] = new JsonObject
+        {
+            ["replicas"] = 1,
+            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
+            ["template"] = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = name } },
+                ["spec"] = new JsonObject { ["containers"] = new JsonArray([.. images.Select((image, i) => (JsonNode)Container($"c{i}", image))]) },
+            },
+        },
+    };
+
+    /// <summary>Points a Deployment's pod template at new images: a rolling update begins.</summary>
+    public static void SetTemplateImages(JsonObject workload, IReadOnlyList<string> images) =>
+        workload["spec"]!["template"]!["spec"]!["containers"] = new JsonArray([.. images.Select((image, i) => (JsonNode)Container($"c{i}", image))]);
+
+    /// <summary>Marks an unbound pod as nominated for a node, as the scheduler does while it preempts room for it.</summary>
+    public static void Nominate(JsonObject pod, string nodeName) => pod["status"]!["nominatedNodeName"] = nodeName;
+
+    /// <summary>A <c>kubernetes.io/dockerconfigjson</c> Secret holding one registry's username and password, as <c>kubectl create secret docker-registry</c> writes it.</summary>
+    public static JsonObject PullSecret(string name, string registry, string username, string password, string @namespace = "default")
+    {
+        var auth = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{username}:{password}"));
+        var config = new JsonObject
+        {
+            ["auths"] = new JsonObject { [registry] = new JsonObject { ["username"] = username, ["password"] = password, ["auth"] = auth } },
+        }.ToJsonString();
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Secret",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
+            ["type"] = "kubernetes.io/dockerconfigjson",
+            ["data"] = new JsonObject { [".dockerconfigjson"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(config)) },
+        };
+    }
+
+    /// <summary>A service account whose pods get <paramref name="pullSecrets"/> as well.</summary>
+    public static JsonObject ServiceAccount(string name, IReadOnlyList<string> pullSecrets, string @namespace = "default") => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "ServiceAccount",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
+        ["imagePullSecrets"] = new JsonArray([.. pullSecrets.Select(s => (JsonNode)new JsonObject { ["name"] = s })]),
+    };
+
+    private static JsonObject Container(string name, string image) => new() { ["name"] = name, ["image"] = image };
+}
