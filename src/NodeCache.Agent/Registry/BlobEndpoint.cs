@@ -138,7 +138,7 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
     private async Task ServeUpstreamHeadAsync(HttpContext context, UpstreamRoute route, RepositoryName repository, Digest digest)
     {
         using var response = await upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Head, repository, RegistryObject.Blob, digest.ToString()), context.RequestAborted).ConfigureAwait(false);
-        metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
+        metrics.UpstreamRequest(route.Registry, response);
         if (response.Outcome != UpstreamOutcome.Success || response.Message?.Content.Headers.ContentLength is not { } length)
         {
             metrics.Request("blob", "error");
