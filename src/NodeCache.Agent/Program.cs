@@ -1,4 +1,5 @@
 using NodeCache.Agent.Configuration;
+using NodeCache.Agent.Control;
 using NodeCache.Agent.Hosting;
 using NodeCache.Agent.Registry;
 using NodeCache.Fill;
@@ -77,6 +78,7 @@ services.AddSingleton<BlobEndpoint>();
 services.AddSingleton<RegistryEndpoint>();
 services.AddSingleton<SendfileConnection>();
 services.AddHostedService<IndexCheckpoints>();
+builder.AddControlApi(options);
 services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("nodecache-agent")).WithMetrics(metrics => metrics.AddMeter(MirrorMetrics.MeterName).AddPrometheusExporter());
 
 var app = builder.Build();
@@ -100,6 +102,7 @@ logger.LogInformation("Upstreams: {Upstreams}", options.Upstreams.Count == 0 ? "
 var registry = app.Services.GetRequiredService<RegistryEndpoint>();
 app.Map("/v2", v2 => v2.Run(registry.HandleAsync));
 app.MapPrometheusScrapingEndpoint("/metrics");
+app.MapControlApi();
 app.MapGet("/healthz", () => Results.Text("ok"));
 app.MapGet("/readyz", () => Results.Text("ready"));
 

@@ -33,6 +33,10 @@ internal static class AgentSettings
             (o, v) => o with { CheckpointInterval = Duration.Parse(v[0], "checkpoint-interval") }),
         new("log-level", "LEVEL", "Trace, Debug, Information, Warning or Error (default Information)", false,
             (o, v) => o with { LogLevel = LogLevelName(v[0]) }),
+        new("control-socket", "PATH", "Unix socket of the control API the nodecache CLI uses, mode 0660 (default $XDG_RUNTIME_DIR/nodecache/control.sock, else control.sock in the cache folder)", false,
+            (o, v) => o with { ControlSocket = v[0] }),
+        new("control-listen", "ADDR", "also serve the control API over h2c on this TCP address, for cluster tooling (e.g. 127.0.0.1:5051)", false,
+            (o, v) => o with { ControlListen = ListenAddress.Validate(v[0]) }),
     ];
 
     public static string Usage =>

@@ -1,6 +1,7 @@
 using System.Net;
 using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
+using NodeCache.Pulls;
 using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Registry;
@@ -9,7 +10,7 @@ namespace NodeCache.Agent.Registry;
 /// The pull side of the distribution API under <c>/v2/</c>: validates the path, picks the upstream from <c>?ns=</c>,
 /// and hands manifests and blobs to their endpoints. Anything it cannot serve fails fast, so containerd tries its next host.
 /// </summary>
-internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobEndpoint blobs, ILogger<RegistryEndpoint> logger)
+internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobEndpoint blobs, PullTracker pulls, ILogger<RegistryEndpoint> logger)
 {
     public async Task HandleAsync(HttpContext context)
     {
@@ -33,6 +34,15 @@ internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options
         }
     }
 
+    private async Task ServeInPullAsync(HttpContext context, RegistryRequest decoded)
+    {
+        using var pull = pulls.Begin(PullFeature.Peer(context.Connection.RemoteIpAddress), decoded.Route.Registry, decoded.Repository, decoded.Reference);
+        context.Features.Set(new PullFeature(pull));
+        await (decoded.Resource == RegistryResource.Blob
+            ? blobs.ServeAsync(context, decoded.Route, decoded.Repository, Digest.Parse(decoded.Reference))
+            : manifests.ServeAsync(context, decoded.Route, decoded.Repository, decoded.Reference)).ConfigureAwait(false);
+    }
+
     private Task DispatchAsync(HttpContext context)
     {
         var request = context.Request;
@@ -44,9 +54,7 @@ internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options
         }
         if (RegistryRequest.TryDecode(request.Path.Value ?? "", request.Query["ns"], options.DefaultRegistry, rules, out var path, out var decoded, out var error))
         {
-            return decoded.Resource == RegistryResource.Blob
-                ? blobs.ServeAsync(context, decoded.Route, decoded.Repository, Digest.Parse(decoded.Reference))
-                : manifests.ServeAsync(context, decoded.Route, decoded.Repository, decoded.Reference);
+            return ServeInPullAsync(context, decoded);
         }
         if (error is not null)
         {
