@@ -90,8 +90,7 @@ internal sealed class ControlService(
     public override async Task WatchPulls(WatchPullsRequest request, IServerStreamWriter<PullEvent> responseStream, ServerCallContext context)
     {
         // Subscribe before reading the snapshot, so a pull that ends in between is sent twice rather than never.
-        await using var watch = pulls.WatchAsync(context.CancellationToken).GetAsyncEnumerator(context.CancellationToken);
-        var next = watch.MoveNextAsync();
+        using var watch = request.Follow ? pulls.Watch() : null;
         if (request.IncludeRecent)
         {
             foreach (var pull in pulls.Recent().Concat(pulls.Running()))
@@ -99,12 +98,15 @@ internal sealed class ControlService(
                 await responseStream.WriteAsync(ControlMessages.From(pull), context.CancellationToken).ConfigureAwait(false);
             }
         }
+        if (watch is null)
+        {
+            return;
+        }
         try
         {
-            while (await next.ConfigureAwait(false))
+            await foreach (var pull in watch.Events.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
             {
-                await responseStream.WriteAsync(ControlMessages.From(watch.Current), context.CancellationToken).ConfigureAwait(false);
-                next = watch.MoveNextAsync();
+                await responseStream.WriteAsync(ControlMessages.From(pull), context.CancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)

@@ -83,8 +83,8 @@ public sealed class PullTracker : IDisposable
         return new PullScope(this, pull);
     }
 
-    /// <summary>Every pull that starts or ends from now on, until the token is cancelled.</summary>
-    public async IAsyncEnumerable<ImagePull> WatchAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Every pull that starts or ends from now on, until the watch is disposed.</summary>
+    public PullWatch Watch()
     {
         // A watcher that does not keep up loses the oldest events rather than holding the agent's memory.
         var channel = Channel.CreateBounded<ImagePull>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
@@ -92,20 +92,14 @@ public sealed class PullTracker : IDisposable
         {
             _watchers.Add(channel);
         }
-        try
-        {
-            await foreach (var pull in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                yield return pull;
-            }
-        }
-        finally
+        return new PullWatch(channel.Reader, () =>
         {
             lock (_gate)
             {
                 _watchers.Remove(channel);
             }
-        }
+            channel.Writer.TryComplete();
+        });
     }
 
     public void Dispose() => _sweep.Dispose();
