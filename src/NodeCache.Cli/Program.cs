@@ -2,6 +2,12 @@ using System.CommandLine;
 using NodeCache.Cli;
 using NodeCache.Cli.Commands;
 
+if (Console.IsOutputRedirected)
+{
+    // A log or a pipe has no width; tables keep one row per line up to this many columns rather than wrapping at 80.
+    Spectre.Console.AnsiConsole.Profile.Width = 200;
+}
+
 var root = new RootCommand("Operate the nodecache agent on this node: prewarm images, list and manage the cache, watch pulls, configure containerd.")
 {
     CommonOptions.Output,

@@ -58,8 +58,38 @@ internal static class PrewarmCommand
         return done;
     }
 
+    // Without a terminal (a log, a pipe) bars cannot redraw: each blob gets one line when it is done instead.
+    private static async Task<List<ImageDone>> ShowLinesAsync(IAsyncStreamReader<PrewarmEvent> events, CancellationToken cancellationToken)
+    {
+        var done = new List<ImageDone>();
+        await foreach (var step in events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            switch (step.EventCase)
+            {
+                case PrewarmEvent.EventOneofCase.Resolved:
+                    Console.WriteLine(Resolved(step.Resolved));
+                    break;
+                case PrewarmEvent.EventOneofCase.Blob when step.Blob.State is BlobState.Cached or BlobState.Fetched or BlobState.Failed:
+                    var blob = step.Blob;
+                    Console.WriteLine($"  {Label(blob)} {ByteSize.Format(blob.BytesDone)} of {ByteSize.Format(blob.Size)}{(blob.State == BlobState.Failed ? ": " + blob.Error : "")}");
+                    break;
+                case PrewarmEvent.EventOneofCase.Done:
+                    done.Add(step.Done);
+                    break;
+            }
+        }
+        return done;
+    }
+
+    private static string Resolved(ImageResolved resolved) =>
+        $"{resolved.Image} is {resolved.Digest} ({resolved.Platform}): {resolved.Blobs} blobs, {ByteSize.Format(resolved.TotalBytes)}";
+
     private static async Task<List<ImageDone>> ShowProgressAsync(IAsyncStreamReader<PrewarmEvent> events, CancellationToken cancellationToken)
     {
+        if (!AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            return await ShowLinesAsync(events, cancellationToken).ConfigureAwait(false);
+        }
         var done = new List<ImageDone>();
         await AnsiConsole.Progress()
             .AutoClear(false)
@@ -74,19 +104,19 @@ internal static class PrewarmCommand
                     {
                         case PrewarmEvent.EventOneofCase.Resolved:
                             var resolved = step.Resolved;
-                            AnsiConsole.MarkupLine(Markup.Escape($"{resolved.Image} is {resolved.Digest} ({resolved.Platform}): {resolved.Blobs} blobs, {ByteSize.Format(resolved.TotalBytes)}"));
+                            AnsiConsole.MarkupLine(Markup.Escape(Resolved(resolved)));
                             break;
                         case PrewarmEvent.EventOneofCase.Blob:
                             var blob = step.Blob;
                             if (!bars.TryGetValue((blob.Image, blob.Digest), out var bar))
                             {
-                                bar = context.AddTask(Label(blob), maxValue: Math.Max(blob.Size, 1));
+                                bar = context.AddTask(Markup.Escape(Label(blob)), maxValue: Math.Max(blob.Size, 1));
                                 bars[(blob.Image, blob.Digest)] = bar;
                             }
                             bar.Value = blob.BytesDone;
                             if (blob.State is BlobState.Cached or BlobState.Fetched or BlobState.Failed)
                             {
-                                bar.Description = Label(blob);
+                                bar.Description = Markup.Escape(Label(blob));
                                 bar.Value = blob.State == BlobState.Failed ? bar.Value : bar.MaxValue;
                                 bar.StopTask();
                             }
@@ -109,7 +139,7 @@ internal static class PrewarmCommand
             BlobState.Failed => "failed",
             _ => "fetching",
         };
-        return Markup.Escape($"{blob.Kind,-6} {Short(blob.Digest)} {state}");
+        return $"{blob.Kind,-6} {Short(blob.Digest)} {state}";
     }
 
     private static void Summarize(List<ImageDone> done)
