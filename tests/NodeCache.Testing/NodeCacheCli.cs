@@ -23,6 +23,10 @@ public static class NodeCacheCli
         return ToolRun.RunAsync(AgentProcess.DotnetHost(), ["exec", AssemblyPath, .. arguments], timeout ?? DefaultTimeout, cancellationToken);
     }
 
+    /// <summary>Starts a long-running command (<c>pulls --watch</c>) against <paramref name="agent"/>; its output goes to <paramref name="output"/>.</summary>
+    public static ChildProcess Start(AgentProcess agent, CapturedOutput output, params string[] arguments) =>
+        ChildProcess.Start(AgentProcess.DotnetHost(), ["exec", AssemblyPath, "--agent", agent.ControlSocket, .. arguments], output);
+
     private static string Locate()
     {
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));

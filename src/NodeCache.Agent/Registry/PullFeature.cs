@@ -7,7 +7,11 @@ internal sealed class PullFeature(PullScope scope)
 {
     public PullScope Scope { get; } = scope;
 
-    /// <summary>Adds served bytes to the request's pull, when it belongs to one.</summary>
+    /// <summary>Adds served manifest bytes to the request's pull, when it belongs to one.</summary>
+    public static void ServedManifest(HttpContext context, long bytes) =>
+        context.Features.Get<PullFeature>()?.Scope.ServedManifest(bytes);
+
+    /// <summary>Adds served blob bytes to the request's pull, when it belongs to one.</summary>
     public static void Served(HttpContext context, bool fromCache, long bytes) =>
         context.Features.Get<PullFeature>()?.Scope.Served(fromCache, bytes);
 

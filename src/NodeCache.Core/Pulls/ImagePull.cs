@@ -2,7 +2,7 @@ using NodeCache.Oci;
 
 namespace NodeCache.Pulls;
 
-/// <summary>Where a pull's bytes came from: all from the cache, all from upstream, or some of each.</summary>
+/// <summary>Where a pull's blobs came from: all from the cache, all from upstream, or some of each.</summary>
 public enum PullSource
 {
     Cache,

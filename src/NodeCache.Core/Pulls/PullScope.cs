@@ -8,8 +8,14 @@ public readonly struct PullScope : IDisposable
 
     internal PullScope(PullTracker tracker, PullTracker.OpenPull pull) => (_tracker, _pull) = (tracker, pull);
 
-    /// <summary>Bytes this request sent to the client, from the cache or following an upstream fill.</summary>
+    /// <summary>Blob bytes this request sent to the client, from the cache or following an upstream fill.</summary>
     public void Served(bool fromCache, long bytes) => _pull?.Add(fromCache, bytes);
+
+    /// <summary>
+    /// Manifest bytes this request sent. They count in the pull's bytes but not in its source: containerd resolves a tag
+    /// with a HEAD first, which brings the manifest into the cache, so the GET that follows is a hit even on a cold pull.
+    /// </summary>
+    public void ServedManifest(long bytes) => _pull?.AddManifest(bytes);
 
     public void Dispose()
     {

@@ -157,6 +157,7 @@ public sealed class PullTracker : IDisposable
     {
         private long _cacheBytes;
         private long _upstreamBytes;
+        private long _manifestBytes;
 
         public long StartTimestamp { get; } = startTimestamp;
 
@@ -168,12 +169,14 @@ public sealed class PullTracker : IDisposable
 
         public void Add(bool fromCache, long bytes) => Interlocked.Add(ref fromCache ? ref _cacheBytes : ref _upstreamBytes, bytes);
 
+        public void AddManifest(long bytes) => Interlocked.Add(ref _manifestBytes, bytes);
+
         public ImagePull Snapshot(bool finished, TimeSpan duration)
         {
             var cache = Interlocked.Read(ref _cacheBytes);
             var upstream = Interlocked.Read(ref _upstreamBytes);
             var source = upstream == 0 ? PullSource.Cache : cache == 0 ? PullSource.Upstream : PullSource.Mixed;
-            return new ImagePull(id, finished, registry, repository, reference, cache + upstream, source, Requests, startedAt, duration);
+            return new ImagePull(id, finished, registry, repository, reference, cache + upstream + Interlocked.Read(ref _manifestBytes), source, Requests, startedAt, duration);
         }
     }
 }
