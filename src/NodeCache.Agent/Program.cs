@@ -79,6 +79,7 @@ services.AddSingleton<RegistryEndpoint>();
 services.AddSingleton<SendfileConnection>();
 services.AddHostedService<IndexCheckpoints>();
 builder.AddControlApi(options);
+builder.AddMetricsListener(options);
 services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("nodecache-agent")).WithMetrics(metrics => metrics.AddMeter(MirrorMetrics.MeterName).AddPrometheusExporter());
 
 var app = builder.Build();
@@ -99,6 +100,7 @@ catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
 }
 logger.LogInformation("Upstreams: {Upstreams}", options.Upstreams.Count == 0 ? "every registry direct from https://<ns>" : string.Join("; ", options.Upstreams));
 
+app.UseMetricsListener(options);
 var registry = app.Services.GetRequiredService<RegistryEndpoint>();
 app.Map("/v2", v2 => v2.Run(registry.HandleAsync));
 app.MapPrometheusScrapingEndpoint("/metrics");

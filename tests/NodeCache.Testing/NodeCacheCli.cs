@@ -25,7 +25,11 @@ public static class NodeCacheCli
 
     /// <summary>Starts a long-running command (<c>pulls --watch</c>) against <paramref name="agent"/>; its output goes to <paramref name="output"/>.</summary>
     public static ChildProcess Start(AgentProcess agent, CapturedOutput output, params string[] arguments) =>
-        ChildProcess.Start(AgentProcess.DotnetHost(), ["exec", AssemblyPath, "--agent", agent.ControlSocket, .. arguments], output);
+        Start(output, ["--agent", agent.ControlSocket, .. arguments]);
+
+    /// <summary>Starts a long-running command that needs no agent (<c>containerd hosts --until-stopped</c>).</summary>
+    public static ChildProcess Start(CapturedOutput output, params string[] arguments) =>
+        ChildProcess.Start(AgentProcess.DotnetHost(), ["exec", AssemblyPath, .. arguments], output);
 
     private static string Locate()
     {

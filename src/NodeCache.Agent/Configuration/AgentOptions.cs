@@ -37,6 +37,9 @@ internal sealed record AgentOptions
     /// <summary>A TCP address to serve the control API on as well (h2c); none by default.</summary>
     public string? ControlListen { get; init; }
 
+    /// <summary>An address serving only <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c>, so Prometheus can scrape without reaching the mirror.</summary>
+    public string? MetricsListen { get; init; }
+
     // The user's cache folder, as XDG names it: a mirror's data is re-creatable, so it is cache, not state.
     private static string DefaultCacheDir() => NodeCache.Control.DefaultPaths.CacheDir();
 }

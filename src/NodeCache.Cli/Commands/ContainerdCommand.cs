@@ -18,8 +18,9 @@ internal static class ContainerdCommand
         };
         var directory = new Option<string>("--dir") { Description = "containerd's registry config_path", DefaultValueFactory = _ => "/etc/containerd/certs.d" };
         var remove = new Option<bool>("--remove") { Description = "remove the files written here and restore the ones they replaced" };
-        var hosts = new Command("hosts", "Write each registry's hosts.toml with the agent as mirror (backing up files it replaces), or --remove them") { mirror, registries, directory, remove };
-        hosts.SetLocalAction((parse, _) =>
+        var untilStopped = new Option<bool>("--until-stopped") { Description = "write the files, wait for SIGTERM or Ctrl+C, then remove them (a node agent's sidecar)" };
+        var hosts = new Command("hosts", "Write each registry's hosts.toml with the agent as mirror (backing up files it replaces), or --remove them") { mirror, registries, directory, remove, untilStopped };
+        hosts.SetLocalAction(async (parse, cancellationToken) =>
         {
             var files = new HostsFiles(parse.GetValue(directory)!);
             var mirrors = parse.GetValue(registries)!.Select(RegistryMirror.Parse).ToList();
@@ -37,12 +38,28 @@ internal static class ContainerdCommand
                 }
                 changes = files.Write(url.TrimEnd('/'), mirrors);
             }
-            foreach (var change in changes)
+            Print(changes);
+            if (parse.GetValue(untilStopped) && !parse.GetValue(remove))
             {
-                Console.WriteLine($"{change.Path}: {change.What}");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    Print(files.Remove(mirrors.Select(m => m.Registry)));
+                }
             }
-            return Task.FromResult(ExitCode.Ok);
+            return ExitCode.Ok;
         });
         return new Command("containerd", "Configure containerd on this node") { hosts };
+    }
+
+    private static void Print(IReadOnlyList<HostsChange> changes)
+    {
+        foreach (var change in changes)
+        {
+            Console.WriteLine($"{change.Path}: {change.What}");
+        }
     }
 }

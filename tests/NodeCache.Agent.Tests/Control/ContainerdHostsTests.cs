@@ -73,6 +73,26 @@ public sealed class ContainerdHostsTests(ContainerdFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Until_stopped_writes_the_files_and_puts_the_previous_ones_back_on_sigterm()
+    {
+        const string held = "held.test";
+        Containerd.WriteHosts(held, "http://127.0.0.1:1");
+        var file = Path.Combine(Containerd.HostsDirectory, held, "hosts.toml");
+        var original = await File.ReadAllTextAsync(file);
+        using var folder = TempFolder.Create("hosts-until-stopped");
+        using var output = new CapturedOutput(folder.Combine("cli.log"));
+        await using var cli = NodeCacheCli.Start(output, "containerd", "hosts", "--mirror", "http://127.0.0.1:5050", "--registry", held, "--dir", Containerd.HostsDirectory, "--until-stopped");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        await output.WaitForLineAsync(l => l.Text.StartsWith(file, StringComparison.Ordinal), timeout.Token);
+        Assert.Equal($"https://{held}", TomlSerializer.Deserialize<TomlTable>(await File.ReadAllTextAsync(file))!["server"]);
+
+        Assert.Equal(0, await cli.StopAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(original, await File.ReadAllTextAsync(file));
+        Assert.False(File.Exists(Path.Combine(Containerd.HostsDirectory, held, Backup)));
+    }
+
+    [Fact]
     public async Task Docker_hub_falls_back_to_its_registry_host_and_default_has_no_server()
     {
         using var folder = TempFolder.Create("hosts-defaults");
