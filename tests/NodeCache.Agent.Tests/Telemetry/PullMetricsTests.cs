@@ -50,6 +50,14 @@ public sealed class PullMetricsTests(ContainerdFixture fixture) : IClassFixture<
         Assert.DoesNotContain(image.ManifestDigest.Hex, warm.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("team/metered", warm.Text, StringComparison.Ordinal);
 
+        // Every series the chart's dashboard and alerts query is one the agent exports (failures appear on the first failure).
+        var chart = Helm.Chart("nodecache");
+        var queried = System.Text.RegularExpressions.Regex.Matches(
+                File.ReadAllText(Path.Combine(chart, "dashboards", "nodecache.json")) + File.ReadAllText(Path.Combine(chart, "templates", "prometheusrule.yaml")),
+                "nodecache_[a-z_]+")
+            .Select(m => m.Value).Distinct().Where(name => name != "nodecache_fill_failures_total");
+        Assert.All(queried, name => Assert.Contains("\n" + name, warm.Text, StringComparison.Ordinal));
+
         var pulls = await NodeCacheCli.RunAsync(agent, "pulls", "-o", "json");
         Assert.Equal(0, pulls.ExitCode);
         var listed = JsonDocument.Parse(pulls.Stdout).RootElement.EnumerateArray().ToList();
