@@ -1,5 +1,4 @@
 using System.Text.Json;
-using NodeCache.Agent.Tests.Mirror;
 using NodeCache.Testing;
 
 namespace NodeCache.Agent.Tests.Telemetry;
