@@ -23,6 +23,18 @@ public static class NodeCacheCli
         return ToolRun.RunAsync(AgentProcess.DotnetHost(), ["exec", AssemblyPath, .. arguments], timeout ?? DefaultTimeout, cancellationToken);
     }
 
+    /// <summary>
+    /// A run in a pseudo-terminal (util-linux <c>script</c>), as an operator at a shell sees it: live progress bars and
+    /// colours instead of the plain lines a pipe gets. Its stdout is what the terminal showed, escape sequences included.
+    /// </summary>
+    public static Task<ToolRun> RunInTerminalAsync(AgentProcess agent, params string[] arguments)
+    {
+        var command = string.Join(' ', new[] { AgentProcess.DotnetHost(), "exec", AssemblyPath, "--agent", agent.ControlSocket }.Concat(arguments).Select(Quote));
+        return ToolRun.RunAsync(RequiredTools.Find("script"), ["--quiet", "--return", "--command", $"env TERM=xterm-256color COLUMNS=120 LINES=40 {command}", "/dev/null"], DefaultTimeout);
+    }
+
+    private static string Quote(string argument) => "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
     /// <summary>Starts a long-running command (<c>pulls --watch</c>) against <paramref name="agent"/>; its output goes to <paramref name="output"/>.</summary>
     public static ChildProcess Start(AgentProcess agent, CapturedOutput output, params string[] arguments) =>
         Start(output, ["--agent", agent.ControlSocket, .. arguments]);

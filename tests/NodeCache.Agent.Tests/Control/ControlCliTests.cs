@@ -33,6 +33,24 @@ public sealed class ControlCliTests(ControlFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Prewarm_in_a_terminal_draws_a_live_progress_bar_per_blob_with_bytes_and_throughput()
+    {
+        var image = await fixture.PushImageAsync("team/terminal", "1", 6 * OciImageBuilder.MiB, 64 * OciImageBuilder.KiB);
+
+        var run = await NodeCacheCli.RunInTerminalAsync(Agent, "prewarm", image.Reference(Harbor));
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("\u001b[", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("━", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("100%", run.Stdout, StringComparison.Ordinal);
+        foreach (var blob in image.Blobs)
+        {
+            Assert.Contains($"{blob.Digest.ToString()[..19]} fetched", run.Stdout, StringComparison.Ordinal);
+        }
+        Assert.Contains("1 of 1 images cached", run.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Prewarmed_blobs_are_served_from_the_cache_without_asking_the_registry()
     {
         var image = await fixture.PushImageAsync("team/served", "1", 512 * OciImageBuilder.KiB);
