@@ -91,5 +91,6 @@ internal static class ControlMessages
         Requests = pull.Requests,
         StartedAt = Timestamp.FromDateTimeOffset(pull.StartedAt),
         Duration = Duration.FromTimeSpan(pull.Duration),
+        Failed = pull.Failed,
     };
 }

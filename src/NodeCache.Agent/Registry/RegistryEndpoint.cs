@@ -41,6 +41,10 @@ internal sealed class RegistryEndpoint(UpstreamRules rules, AgentOptions options
         await (decoded.Resource == RegistryResource.Blob
             ? blobs.ServeAsync(context, decoded.Route, decoded.Repository, Digest.Parse(decoded.Reference))
             : manifests.ServeAsync(context, decoded.Route, decoded.Repository, decoded.Reference)).ConfigureAwait(false);
+        if (context.Response.StatusCode < 400)
+        {
+            pull.Succeeded();
+        }
     }
 
     private Task DispatchAsync(HttpContext context)

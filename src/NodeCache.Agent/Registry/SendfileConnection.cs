@@ -79,6 +79,7 @@ internal sealed class SendfileConnection(BlobStore store, UpstreamRules rules, A
             {
                 sent = await SendfileResponse.SendAsync(socket, blob, close, metrics, logger, connection.ConnectionClosed).ConfigureAwait(false);
                 pull.Served(fromCache: true, sent ? blob.Size : 0);
+                pull.Succeeded();
             }
             metrics.Request("blob", sent ? "hit" : "error");
             if (!sent || close)

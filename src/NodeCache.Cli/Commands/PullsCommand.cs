@@ -76,7 +76,7 @@ internal static class PullsCommand
                 pull.Requests.ToString(CultureInfo.InvariantCulture),
                 pull.StartedAt?.ToDateTimeOffset().ToString("HH:mm:ss", CultureInfo.InvariantCulture) ?? "-",
                 pull.Finished ? $"{pull.Duration.ToTimeSpan().TotalSeconds:0.00}s" : "-",
-                pull.Finished ? "done" : "pulling");
+                pull.Failed ? "failed" : pull.Finished ? "done" : "pulling");
         }
         return table;
     }

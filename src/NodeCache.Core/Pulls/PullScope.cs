@@ -17,6 +17,9 @@ public readonly struct PullScope : IDisposable
     /// </summary>
     public void ServedManifest(long bytes) => _pull?.AddManifest(bytes);
 
+    /// <summary>The request was answered with content (a 2xx or 304), not an error.</summary>
+    public void Succeeded() => _pull?.Succeed();
+
     public void Dispose()
     {
         if (_pull is not null)

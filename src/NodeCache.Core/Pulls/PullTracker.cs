@@ -136,7 +136,11 @@ public sealed class PullTracker : IDisposable
         }
         foreach (var done in finished ?? [])
         {
-            _metrics.Pulled(done.Registry, done.Source, done.Duration, done.Bytes);
+            // A probe for an image the upstream does not have is not a pull; watchers still see it, as failed.
+            if (!done.Failed)
+            {
+                _metrics.Pulled(done.Registry, done.Source, done.Duration, done.Bytes);
+            }
             Publish(done);
         }
     }
@@ -158,6 +162,7 @@ public sealed class PullTracker : IDisposable
         private long _cacheBytes;
         private long _upstreamBytes;
         private long _manifestBytes;
+        private int _succeeded;
 
         public long StartTimestamp { get; } = startTimestamp;
 
@@ -171,12 +176,15 @@ public sealed class PullTracker : IDisposable
 
         public void AddManifest(long bytes) => Interlocked.Add(ref _manifestBytes, bytes);
 
+        public void Succeed() => Volatile.Write(ref _succeeded, 1);
+
         public ImagePull Snapshot(bool finished, TimeSpan duration)
         {
             var cache = Interlocked.Read(ref _cacheBytes);
             var upstream = Interlocked.Read(ref _upstreamBytes);
             var source = upstream == 0 ? PullSource.Cache : cache == 0 ? PullSource.Upstream : PullSource.Mixed;
-            return new ImagePull(id, finished, registry, repository, reference, cache + upstream + Interlocked.Read(ref _manifestBytes), source, Requests, startedAt, duration);
+            return new ImagePull(id, finished, registry, repository, reference, cache + upstream + Interlocked.Read(ref _manifestBytes), source, Requests, startedAt, duration,
+                Failed: finished && Volatile.Read(ref _succeeded) == 0);
         }
     }
 }

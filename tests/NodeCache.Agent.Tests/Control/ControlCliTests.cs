@@ -226,6 +226,29 @@ public sealed class ControlCliTests(ControlFixture fixture, ITestOutputHelper ou
         Assert.Equal(1, await Registry.CountBlobGetsAsync(layer.Digest));
     }
 
+    [Fact]
+    public async Task A_pull_of_an_image_the_registry_lacks_is_listed_as_failed()
+    {
+        using var http = new HttpClient();
+        using var answer = await http.GetAsync(new Uri(Agent.BaseUri, $"/v2/team/absent/manifests/1?ns={Harbor}"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, answer.StatusCode);
+
+        JsonElement? absent = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (absent is null)
+        {
+            await Task.Delay(200, timeout.Token);
+            var run = await Cli("pulls", "-o", "json");
+            Assert.Equal(0, run.ExitCode);
+            absent = JsonDocument.Parse(run.Stdout).RootElement.EnumerateArray()
+                .Where(p => p.GetProperty("repository").GetString() == "team/absent" && p.GetProperty("finished").GetBoolean())
+                .Select(p => (JsonElement?)p).FirstOrDefault();
+        }
+
+        Assert.True(absent.Value.GetProperty("failed").GetBoolean());
+        Assert.Equal("0", absent.Value.GetProperty("bytes").GetString());
+    }
+
     private static string Size(long bytes) => NodeCache.Cli.ByteSize.Format(bytes);
 
     private Task<ToolRun> Cli(params string[] arguments) => NodeCacheCli.RunAsync(Agent, arguments);

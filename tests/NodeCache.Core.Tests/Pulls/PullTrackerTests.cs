@@ -43,6 +43,7 @@ public sealed class PullTrackerTests : IDisposable
         using (var layer = _tracker.Begin("127.0.0.1", "harbor.test", app, "sha256:" + new string('b', 64)))
         {
             layer.Served(fromCache: false, 10_000);
+            layer.Succeeded();
         }
 
         var started = await NextAsync();
@@ -55,6 +56,7 @@ public sealed class PullTrackerTests : IDisposable
         Assert.Equal(10_700, finished.Bytes);
         Assert.Equal(3, finished.Requests);
         Assert.Equal(PullSource.Upstream, finished.Source);
+        Assert.False(finished.Failed);
         Assert.Equal([finished], _tracker.Recent());
     }
 
@@ -112,7 +114,7 @@ public sealed class PullTrackerTests : IDisposable
     }
 
     [Fact]
-    public async Task A_finished_pull_is_counted_with_its_registry_and_source_and_nothing_else()
+    public async Task A_finished_pull_is_counted_with_its_registry_and_source_and_a_failed_probe_is_not()
     {
         var recorded = new List<(string Instrument, double Value, Dictionary<string, object?> Tags)>();
         using var listener = new MeterListener();
@@ -128,13 +130,19 @@ public sealed class PullTrackerTests : IDisposable
         listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument.Name, value, tags));
         listener.Start();
 
+        _tracker.Begin("127.0.0.1", "harbor.test", RepositoryName.Parse("team/missing"), "1").Dispose();
         using (var scope = _tracker.Begin("127.0.0.1", "harbor.test", RepositoryName.Parse("team/app"), "1"))
         {
             scope.Served(fromCache: true, 42);
+            scope.Succeeded();
         }
-        await NextAsync();
-        await NextAsync();
+        var events = new List<ImagePull>();
+        for (var i = 0; i < 4; i++)
+        {
+            events.Add(await NextAsync());
+        }
 
+        Assert.True(events.Single(e => e.Finished && e.Repository.Value == "team/missing").Failed);
         lock (recorded)
         {
             Assert.Equal(["nodecache_image_pull_bytes", "nodecache_image_pull_duration", "nodecache_image_pulls"], recorded.Select(r => r.Instrument).Order());
