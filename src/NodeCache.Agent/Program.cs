@@ -1,4 +1,5 @@
 using NodeCache.Agent.Configuration;
+using NodeCache.Agent.Control;
 using NodeCache.Agent.Hosting;
 using NodeCache.Agent.Kubernetes;
 using NodeCache.Agent.Registry;
@@ -87,6 +88,8 @@ services.AddSingleton<RegistryEndpoint>();
 services.AddSingleton<SendfileConnection>();
 services.AddHostedService<IndexCheckpoints>();
 services.AddPrefetch(options, kubernetes);
+builder.AddControlApi(options);
+builder.AddMetricsListener(options);
 services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("nodecache-agent")).WithMetrics(metrics => metrics.AddMeter(MirrorMetrics.MeterName).AddPrometheusExporter());
 
 var app = builder.Build();
@@ -107,9 +110,11 @@ catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
 }
 logger.LogInformation("Upstreams: {Upstreams}", options.Upstreams.Count == 0 ? "every registry direct from https://<ns>" : string.Join("; ", options.Upstreams));
 
+app.UseMetricsListener(options);
 var registry = app.Services.GetRequiredService<RegistryEndpoint>();
 app.Map("/v2", v2 => v2.Run(registry.HandleAsync));
 app.MapPrometheusScrapingEndpoint("/metrics");
+app.MapControlApi();
 app.MapGet("/healthz", () => Results.Text("ok"));
 app.MapGet("/readyz", () => Results.Text("ready"));
 

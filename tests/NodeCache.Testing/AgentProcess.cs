@@ -26,7 +26,11 @@ public sealed class AgentProcess : IAsyncDisposable
         BaseUri = new Uri($"http://{HostPort}/");
         CacheDir = cacheDir;
         LogPath = folder.Combine("agent.log");
-        Arguments = ["--listen", HostPort, "--cache-dir", CacheDir, .. extraArguments];
+        var given = extraArguments.ToList().IndexOf("--control-socket");
+        ControlSocket = given >= 0 && given + 1 < extraArguments.Count ? extraArguments[given + 1] : folder.Combine("control.sock");
+        // Each agent gets a control socket of its own, never the shared default under $XDG_RUNTIME_DIR.
+        string[] socket = given >= 0 ? [] : ["--control-socket", ControlSocket];
+        Arguments = ["--listen", HostPort, "--cache-dir", CacheDir, .. socket, .. extraArguments];
         _output = new CapturedOutput(LogPath);
     }
 
@@ -37,9 +41,12 @@ public sealed class AgentProcess : IAsyncDisposable
 
     public string CacheDir { get; }
 
+    /// <summary>The Unix socket of the agent's control API, which the nodecache CLI talks to.</summary>
+    public string ControlSocket { get; }
+
     public string LogPath { get; }
 
-    /// <summary>Everything the agent was started with, <c>--listen</c> and <c>--cache-dir</c> first.</summary>
+    /// <summary>Everything the agent was started with, <c>--listen</c>, <c>--cache-dir</c> and <c>--control-socket</c> first.</summary>
     public IReadOnlyList<string> Arguments { get; }
 
     /// <summary>stdout and stderr of every run of the agent, restarts included.</summary>
@@ -173,7 +180,7 @@ public sealed class AgentProcess : IAsyncDisposable
     }
 
     /// <summary>The dotnet host running these tests, so the agent runs on the same runtime; PATH's otherwise.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         if (Environment.ProcessPath is { } current && Path.GetFileNameWithoutExtension(current) == "dotnet")
         {

@@ -86,4 +86,33 @@ loopback address is the node's own; a wildcard address is probed on loopback.
 {{- if and .Values.caBundle.existingSecret .Values.caBundle.existingConfigMap }}
 {{- fail "caBundle: give existingSecret or existingConfigMap, not both" }}
 {{- end }}
+{{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.listen) }}
+{{- fail "metrics.serviceMonitor needs metrics.listen: the agent's own listener is on the node's loopback, which Prometheus cannot reach" }}
+{{- end }}
+{{- end }}
+
+{{/* The mirror URL containerd's hosts.toml names: the first listen address, over plain HTTP on the node's network. */}}
+{{- define "nodecache.mirrorUrl" -}}
+{{- $address := first .Values.listen }}
+{{- $host := $address | trimSuffix (printf ":%s" (include "nodecache.port" .)) }}
+{{- if eq $host "0.0.0.0" }}{{ $host = "127.0.0.1" }}{{ else if eq $host "[::]" }}{{ $host = "[::1]" }}{{ end }}
+{{- printf "http://%s:%s" $host (include "nodecache.port" .) }}
+{{- end }}
+
+{{/* The registries whose hosts.toml the sidecar writes: containerdHosts.registries, else the upstreams', else _default. */}}
+{{- define "nodecache.hostsRegistries" -}}
+{{- if .Values.containerdHosts.registries }}
+{{- toJson .Values.containerdHosts.registries }}
+{{- else if .Values.upstreams }}
+{{- $registries := list }}
+{{- range .Values.upstreams }}{{ $registries = append $registries .registry }}{{ end }}
+{{- toJson $registries }}
+{{- else }}
+{{- toJson (list "_default") }}
+{{- end }}
+{{- end }}
+
+{{/* The port of metrics.listen. */}}
+{{- define "nodecache.metricsPort" -}}
+{{- .Values.metrics.listen | splitList ":" | last }}
 {{- end }}

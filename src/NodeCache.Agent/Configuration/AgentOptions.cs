@@ -50,13 +50,15 @@ internal sealed record AgentOptions
 
     public PrivateImageMode PrivateImages { get; init; } = PrivateImageMode.Verify;
 
+    /// <summary>The control API's Unix socket; null means the default beside the runtime or cache folder.</summary>
+    public string? ControlSocket { get; init; }
+
+    /// <summary>A TCP address to serve the control API on as well (h2c); none by default.</summary>
+    public string? ControlListen { get; init; }
+
+    /// <summary>An address serving only <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c>, so Prometheus can scrape without reaching the mirror.</summary>
+    public string? MetricsListen { get; init; }
+
     // The user's cache folder, as XDG names it: a mirror's data is re-creatable, so it is cache, not state.
-    private static string DefaultCacheDir()
-    {
-        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        var root = string.IsNullOrEmpty(xdg)
-            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache")
-            : xdg;
-        return Path.Combine(root, "nodecache");
-    }
+    private static string DefaultCacheDir() => NodeCache.Control.DefaultPaths.CacheDir();
 }

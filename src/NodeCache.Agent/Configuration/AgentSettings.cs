@@ -47,6 +47,12 @@ internal static class AgentSettings
             (o, v) => o with { PullSecrets = PrefetchSettings.Flag(v[0]) }),
         new("private-images", "serve|verify|passthrough", "who gets a cached private image (default verify; see README)", false,
             (o, v) => o with { PrivateImages = PrefetchSettings.PrivateImages(v[0]) }),
+        new("control-socket", "PATH", "Unix socket of the control API the nodecache CLI uses, mode 0660 (default $XDG_RUNTIME_DIR/nodecache/control.sock, else control.sock in the cache folder)", false,
+            (o, v) => o with { ControlSocket = v[0] }),
+        new("control-listen", "ADDR", "also serve the control API over h2c on this TCP address, for cluster tooling (e.g. 127.0.0.1:5051)", false,
+            (o, v) => o with { ControlListen = ListenAddress.Validate(v[0]) }),
+        new("metrics-listen", "ADDR", "also serve /metrics and the probes, and nothing else, on this address (e.g. the node's IP for Prometheus)", false,
+            (o, v) => o with { MetricsListen = ListenAddress.Validate(v[0]) }),
     ];
 
     public static string Usage =>

@@ -53,6 +53,7 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
             // which SendfileConnection serves without Kestrel.
             if (await SendfileResponse.SendAsync(socket, blob, close: true, metrics, logger, context.RequestAborted).ConfigureAwait(false))
             {
+                PullFeature.Served(context, fromCache: true, blob.Size);
                 await CloseAfterDeliveryAsync(socket, context.RequestAborted).ConfigureAwait(false);
             }
             context.Abort();
@@ -70,6 +71,7 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         {
             await context.Response.SendFileAsync(blob.Path, range.First, range.Length, context.RequestAborted).ConfigureAwait(false);
             metrics.Served("cache", range.Length);
+            PullFeature.Served(context, fromCache: true, range.Length);
         }
         catch (FileNotFoundException) when (!context.Response.HasStarted)
         {
@@ -99,6 +101,7 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         {
             await FillReader.CopyAsync(fill, range, context.Response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
             metrics.Served("upstream", range.Length);
+            PullFeature.Served(context, fromCache: false, range.Length);
         }
         catch (FillFailedException ex)
         {
@@ -138,7 +141,7 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
     private async Task ServeUpstreamHeadAsync(HttpContext context, UpstreamRoute route, RepositoryName repository, Digest digest)
     {
         using var response = await upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Head, repository, RegistryObject.Blob, digest.ToString()), context.RequestAborted).ConfigureAwait(false);
-        metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
+        metrics.UpstreamRequest(route.Registry, response);
         if (response.Outcome != UpstreamOutcome.Success || response.Message?.Content.Headers.ContentLength is not { } length)
         {
             metrics.Request("blob", "error");

@@ -36,6 +36,7 @@ internal sealed class ManifestEndpoint(ManifestResolver resolver, MirrorMetrics 
         {
             await response.Body.WriteAsync(manifest.Bytes, context.RequestAborted).ConfigureAwait(false);
             metrics.Served(answer.Source == ManifestSource.Upstream ? "upstream" : "cache", manifest.Bytes.Length);
+            PullFeature.ServedManifest(context, manifest.Bytes.Length);
         }
     }
 }

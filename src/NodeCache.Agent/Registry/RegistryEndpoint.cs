@@ -2,6 +2,7 @@ using System.Net;
 using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
 using NodeCache.Prefetch;
+using NodeCache.Pulls;
 using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Registry;
@@ -12,7 +13,7 @@ namespace NodeCache.Agent.Registry;
 /// </summary>
 internal sealed class RegistryEndpoint(
     UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobEndpoint blobs, PrefetchLeadTimes leadTimes, PrivateImagePolicy privateImages,
-    ILogger<RegistryEndpoint> logger)
+    PullTracker pulls, ILogger<RegistryEndpoint> logger)
 {
     public async Task HandleAsync(HttpContext context)
     {
@@ -36,6 +37,18 @@ internal sealed class RegistryEndpoint(
         }
     }
 
+    private async Task ServeInPullAsync(HttpContext context, RegistryRequest decoded)
+    {
+        using var pull = pulls.Begin(PullFeature.Peer(context.Connection.RemoteIpAddress), decoded.Route.Registry, decoded.Repository, decoded.Reference);
+        context.Features.Set(new PullFeature(pull));
+        await (privateImages.IsKnownServable(decoded.Route.Registry, decoded.Repository) ? ServeAsync(context, decoded) : ServeCheckedAsync(context, decoded))
+            .ConfigureAwait(false);
+        if (context.Response.StatusCode < 400)
+        {
+            pull.Succeeded();
+        }
+    }
+
     private Task DispatchAsync(HttpContext context)
     {
         var request = context.Request;
@@ -51,7 +64,7 @@ internal sealed class RegistryEndpoint(
             {
                 leadTimes.Requested(decoded.Route.Registry, decoded.Repository, decoded.Reference);
             }
-            return privateImages.IsKnownServable(decoded.Route.Registry, decoded.Repository) ? ServeAsync(context, decoded) : ServeCheckedAsync(context, decoded);
+            return ServeInPullAsync(context, decoded);
         }
         if (error is not null)
         {

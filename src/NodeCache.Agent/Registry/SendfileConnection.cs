@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
 using NodeCache.Prefetch;
+using NodeCache.Pulls;
 using NodeCache.Store;
 using NodeCache.Telemetry;
 using NodeCache.Upstream;
@@ -20,7 +21,8 @@ namespace NodeCache.Agent.Registry;
 /// untouched, and stays there.
 /// </summary>
 internal sealed class SendfileConnection(
-    BlobStore store, UpstreamRules rules, AgentOptions options, PrivateImagePolicy privateImages, MirrorMetrics metrics, ILogger<SendfileConnection> logger)
+    BlobStore store, UpstreamRules rules, AgentOptions options, PrivateImagePolicy privateImages, MirrorMetrics metrics, PullTracker pulls,
+    ILogger<SendfileConnection> logger)
 {
     // A containerd blob GET has a head of about 300 bytes; one that does not fit here is left to Kestrel.
     private const int MaxHeadBytes = 8 * 1024;
@@ -69,13 +71,19 @@ internal sealed class SendfileConnection(
                 input.AdvanceTo(buffer.Start, buffer.End);
                 continue;
             }
-            if (!TryFindCachedBlob(head, out var blob, out var close))
+            if (!TryFindCachedBlob(head, out var blob, out var close, out var request))
             {
                 await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
                 return;
             }
             input.AdvanceTo(afterHead);
-            var sent = await SendfileResponse.SendAsync(socket, blob, close, metrics, logger, connection.ConnectionClosed).ConfigureAwait(false);
+            bool sent;
+            using (var pull = pulls.Begin(PullFeature.Peer((connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address), request.Route.Registry, request.Repository, request.Reference))
+            {
+                sent = await SendfileResponse.SendAsync(socket, blob, close, metrics, logger, connection.ConnectionClosed).ConfigureAwait(false);
+                pull.Served(fromCache: true, sent ? blob.Size : 0);
+                pull.Succeeded();
+            }
             metrics.Request("blob", sent ? "hit" : "error");
             if (!sent || close)
             {
@@ -106,10 +114,11 @@ internal sealed class SendfileConnection(
     }
 
     /// <summary>True for a whole-blob GET this path can answer: HTTP/1.1, no body, no Range or condition, a cached blob.</summary>
-    private bool TryFindCachedBlob(string head, out CachedBlob blob, out bool close)
+    private bool TryFindCachedBlob(string head, out CachedBlob blob, out bool close, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RegistryRequest? request)
     {
         blob = default;
         close = false;
+        request = null;
         var lines = head.Split("\r\n");
         var requestLine = lines[0].Split(' ');
         if (requestLine.Length != 3 || requestLine[0] != "GET" || requestLine[2] != "HTTP/1.1")
@@ -150,7 +159,7 @@ internal sealed class SendfileConnection(
         var path = query < 0 ? target["/v2".Length..] : target["/v2".Length..query];
         var ns = query < 0 ? null : QueryValue(target.AsSpan(query + 1), "ns");
         return hasHost
-            && RegistryRequest.TryDecode(path, ns, options.DefaultRegistry, rules, out _, out var request, out _)
+            && RegistryRequest.TryDecode(path, ns, options.DefaultRegistry, rules, out _, out request, out _)
             && request.Resource == RegistryResource.Blob
             && privateImages.IsKnownServable(request.Route.Registry, request.Repository)
             && store.TryGet(Digest.Parse(request.Reference), out blob);

@@ -92,7 +92,7 @@ public sealed class BlobFills
         try
         {
             using var response = await _upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, digest.ToString(), Identity: identity), _stopping).ConfigureAwait(false);
-            _metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
+            _metrics.UpstreamRequest(route.Registry, response);
             if (response.Outcome != UpstreamOutcome.Success || response.Message is null)
             {
                 _logger.LogInformation("Upstream has no blob {Digest} in {Registry}/{Repository}: {Outcome} {Reason}", digest, route.Registry, repository, response.Outcome, response.FailureReason);

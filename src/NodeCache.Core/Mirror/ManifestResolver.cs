@@ -231,7 +231,7 @@ public sealed class ManifestResolver
     {
         // Not the client's token: a fill others joined must not end because its first client left.
         var response = await _upstream.SendAsync(new UpstreamRequest(route, method, repository, RegistryObject.Manifest, reference, accept, Identity: identity), CancellationToken.None).ConfigureAwait(false);
-        _metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
+        _metrics.UpstreamRequest(route.Registry, response);
         return response;
     }
 

@@ -3,30 +3,35 @@ using System.Diagnostics.CodeAnalysis;
 namespace NodeCache.Oci;
 
 /// <summary>
-/// An image as a pod names it, <c>[registry/]repository[:tag][@digest]</c>, normalised the way containerd does:
-/// no registry means <c>docker.io</c>, and a one-component Docker Hub name lives under <c>library/</c>.
+/// An image as a pod or a user names it: <c>[registry/]repository[:tag][@digest]</c>, normalised the way containerd
+/// does: no registry means <c>docker.io</c>, a one-part Docker Hub name gets <c>library/</c>, no tag or digest means <c>latest</c>.
 /// </summary>
 public sealed record ImageReference(string Registry, RepositoryName Repository, string? Tag, Digest? Digest)
 {
     public const string DockerHub = "docker.io";
 
-    /// <summary>What the kubelet's pull asks the mirror for first: the digest when there is one, else the tag (<c>latest</c> when none).</summary>
-    public string Reference => Digest?.ToString() ?? Tag ?? "latest";
+    /// <summary>The tag or digest a registry is asked for: the digest when there is one, as it pins the content.</summary>
+    public string Reference => Digest?.ToString() ?? Tag!;
 
-    public static bool TryParse(string text, [NotNullWhen(true)] out ImageReference? reference)
+    public static bool TryParse(string? text, [NotNullWhen(true)] out ImageReference? reference) => TryParse(text, out reference, out _);
+
+    public static bool TryParse(string? text, [NotNullWhen(true)] out ImageReference? reference, out string error)
     {
         reference = null;
-        if (string.IsNullOrWhiteSpace(text))
+        error = "";
+        if (string.IsNullOrWhiteSpace(text) || text.Trim() != text)
         {
+            error = "an image reference is not empty and has no spaces";
             return false;
         }
-        var rest = text.Trim();
+        var rest = text;
         Digest? digest = null;
         var at = rest.IndexOf('@', StringComparison.Ordinal);
         if (at >= 0)
         {
             if (!Oci.Digest.TryParse(rest.AsSpan(at + 1), out var parsed))
             {
+                error = $"'{rest[(at + 1)..]}' is not a sha256 digest";
                 return false;
             }
             digest = parsed;
@@ -41,15 +46,22 @@ public sealed record ImageReference(string Registry, RepositoryName Repository, 
             rest = rest[..colon];
             if (!Oci.Tag.IsValid(tag))
             {
+                error = $"'{tag}' is not a valid tag";
                 return false;
             }
         }
         var registry = DockerHub;
-        var slash = rest.IndexOf('/', StringComparison.Ordinal);
-        if (slash > 0 && LooksLikeHost(rest[..slash]))
+        var firstSlash = rest.IndexOf('/', StringComparison.Ordinal);
+        // The first component is a registry when it looks like a host: it has a dot or a port, or is localhost.
+        if (firstSlash > 0 && rest[..firstSlash] is var first && (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost"))
         {
-            registry = rest[..slash].ToLowerInvariant();
-            rest = rest[(slash + 1)..];
+            registry = first.ToLowerInvariant();
+            rest = rest[(firstSlash + 1)..];
+            if (!RegistryHost.IsValid(registry))
+            {
+                error = $"'{first}' is not a registry host[:port]";
+                return false;
+            }
         }
         if (registry is "index.docker.io" or "registry-1.docker.io")
         {
@@ -59,18 +71,15 @@ public sealed record ImageReference(string Registry, RepositoryName Repository, 
         {
             rest = "library/" + rest;
         }
-        if (!RegistryHost.IsValid(registry) || !RepositoryName.TryParse(rest, out var repository))
+        if (!RepositoryName.TryParse(rest, out var repository))
         {
+            error = $"'{rest}' is not a valid repository name";
             return false;
         }
-        reference = new ImageReference(registry, repository, digest is null ? tag ?? "latest" : tag, digest);
+        reference = new ImageReference(registry, repository, tag ?? (digest is null ? "latest" : null), digest);
         return true;
     }
 
     public override string ToString() =>
         $"{Registry}/{Repository}{(Tag is null ? "" : ":" + Tag)}{(Digest is { } d ? "@" + d : "")}";
-
-    // Docker's rule: the first component is a host when it has a dot or a port, or is localhost.
-    private static bool LooksLikeHost(string component) =>
-        component.Contains('.', StringComparison.Ordinal) || component.Contains(':', StringComparison.Ordinal) || component == "localhost";
 }

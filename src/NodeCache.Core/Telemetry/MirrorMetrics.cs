@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace NodeCache.Telemetry;
 
 /// <summary>The mirror's instruments. Labels stay bounded: kind, result, source, registry and status class, never a digest or tag.</summary>
-public sealed class MirrorMetrics : IDisposable
+public sealed partial class MirrorMetrics : IDisposable
 {
     public const string MeterName = "NodeCache";
 

@@ -39,6 +39,7 @@ public sealed class RegistryClient : IDisposable
     public async Task<UpstreamResponse> SendAsync(UpstreamRequest request, CancellationToken cancellationToken)
     {
         Validate(request);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var endpoints = request.Route.Endpoints;
         for (var i = 0; ; i++)
         {
@@ -54,6 +55,7 @@ public sealed class RegistryClient : IDisposable
                         "Upstream {Method} {Registry}/{Repository} {Object} {Reference}: {Outcome} ({Reason})",
                         request.Method, request.Route.Registry, request.Repository, request.Object, request.Reference, response.Outcome, response.FailureReason);
                 }
+                response.Elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
                 return response;
             }
             _logger.LogWarning("Upstream {Endpoint} for {Registry} failed: {Outcome} ({Reason}); trying {Next}",

@@ -44,6 +44,9 @@ public sealed class UpstreamResponse : IDisposable
     /// <summary>One line for logs, never containing credentials.</summary>
     public string? FailureReason { get; }
 
+    /// <summary>From sending the request to the final answer's headers, retries and failover included.</summary>
+    public TimeSpan Elapsed { get; internal set; }
+
     /// <summary>The upstream's Retry-After on a 429 or 5xx, when it gave one.</summary>
     internal TimeSpan? RetryAfter { get; }
 

@@ -18,12 +18,16 @@ public sealed class ChartDefaultsTests(DefaultRender render) : IClassFixture<Def
     private readonly RenderedChart _chart = render.Chart;
 
     [Fact]
-    public void It_renders_a_daemonset_its_configmap_and_a_serviceaccount_and_nothing_else()
+    public void It_renders_the_daemonset_its_configmap_serviceaccount_rbac_and_the_crd_and_nothing_else()
     {
-        Assert.Equal(["ConfigMap", "DaemonSet", "ServiceAccount"], _chart.Manifests.Select(m => m["kind"].Text).Order());
+        Assert.Equal(
+            ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "CustomResourceDefinition", "DaemonSet", "ServiceAccount"],
+            _chart.Manifests.Select(m => m["kind"].Text).Order());
         Assert.Equal("apps/v1", _chart.DaemonSet["apiVersion"].Text);
-        Assert.All(_chart.Manifests, m => Assert.Equal(RenderedChart.Namespace, m["metadata"]["namespace"].Text));
-        Assert.All(_chart.Manifests, m => Assert.Equal("nodecache", m["metadata"]["name"].Text));
+        var namespaced = _chart.Manifests.Where(m => m["kind"].Text is not ("ClusterRole" or "ClusterRoleBinding" or "CustomResourceDefinition")).ToList();
+        Assert.All(namespaced, m => Assert.Equal(RenderedChart.Namespace, m["metadata"]["namespace"].Text));
+        Assert.All(namespaced, m => Assert.Equal("nodecache", m["metadata"]["name"].Text));
+        Assert.False(_chart.OfKind("ClusterRole")["metadata"].Has("namespace"));
     }
 
     [Fact]
@@ -72,11 +76,22 @@ public sealed class ChartDefaultsTests(DefaultRender render) : IClassFixture<Def
     }
 
     [Fact]
-    public void The_agent_is_started_with_the_mounted_config_and_nothing_else()
+    public void The_agent_is_started_with_the_mounted_config_and_its_node_and_prefetch_settings_in_the_environment()
     {
         Assert.Equal(["--config", RenderedChart.ConfigPath], _chart.AgentContainer["args"].Texts);
         Assert.False(_chart.AgentContainer.Has("command"));
-        Assert.False(_chart.AgentContainer.Has("env"));
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["NODECACHE_NODE_NAME"] = RenderedChart.NodeName,
+                ["NODECACHE_CONTROL_SOCKET"] = "/run/nodecache/control.sock",
+                ["NODECACHE_PREFETCH_CONCURRENCY"] = "2",
+                ["NODECACHE_PULL_SECRETS"] = "false",
+                ["NODECACHE_PRIVATE_IMAGES"] = "verify",
+            },
+            _chart.AgentEnvironment());
+        var nodeName = _chart.AgentContainer["env"].Items.Single(e => e["name"].Text == "NODECACHE_NODE_NAME");
+        Assert.Equal("spec.nodeName", nodeName["valueFrom"]["fieldRef"]["fieldPath"].Text);
 
         var mount = _chart.AgentContainer["volumeMounts"].Items.Single(m => m["name"].Text == "config");
         Assert.Equal("/etc/nodecache/config", mount["mountPath"].Text);
@@ -139,8 +154,8 @@ public sealed class ChartDefaultsTests(DefaultRender render) : IClassFixture<Def
     [Fact]
     public void No_credentials_or_ca_bundle_are_mounted()
     {
-        Assert.Equal(["cache", "config", "tmp"], _chart.PodSpec["volumes"].Items.Select(v => v["name"].Text).Order());
-        Assert.Equal(["cache", "config", "tmp"], _chart.AgentContainer["volumeMounts"].Items.Select(v => v["name"].Text).Order());
+        Assert.Equal(["cache", "config", "containerd-hosts", "control", "tmp"], _chart.PodSpec["volumes"].Items.Select(v => v["name"].Text).Order());
+        Assert.Equal(["cache", "config", "control", "tmp"], _chart.AgentContainer["volumeMounts"].Items.Select(v => v["name"].Text).Order());
     }
 
     [Fact]
@@ -200,12 +215,12 @@ public sealed class ChartDefaultsTests(DefaultRender render) : IClassFixture<Def
     }
 
     [Fact]
-    public void No_service_account_token_is_mounted_because_the_agent_does_not_call_the_api()
+    public void The_service_account_token_is_mounted_because_the_agent_watches_pods_and_image_prewarms()
     {
         var account = _chart.OfKind("ServiceAccount");
-        Assert.Equal("false", account["automountServiceAccountToken"].Text);
+        Assert.Equal("true", account["automountServiceAccountToken"].Text);
         Assert.Equal(account["metadata"]["name"].Text, _chart.PodSpec["serviceAccountName"].Text);
-        Assert.Equal("false", _chart.PodSpec["automountServiceAccountToken"].Text);
+        Assert.Equal("true", _chart.PodSpec["automountServiceAccountToken"].Text);
     }
 
     [Fact]

@@ -99,9 +99,9 @@ public sealed class ChartEveryOptionTests(EveryOptionRender render) : IClassFixt
     public void Extra_args_follow_the_config_flag_and_extra_env_is_set()
     {
         Assert.Equal(["--config", RenderedChart.ConfigPath, "--tag-ttl", "10m"], _chart.AgentContainer["args"].Texts);
-        var env = Assert.Single(_chart.AgentContainer["env"].Items);
-        Assert.Equal("NODECACHE_CHECKPOINT_INTERVAL", env["name"].Text);
-        Assert.Equal("2m", env["value"].Text);
+        var env = _chart.AgentContainer["env"].Items;
+        Assert.Equal("NODECACHE_CHECKPOINT_INTERVAL", env[^1]["name"].Text);
+        Assert.Equal("2m", env[^1]["value"].Text);
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public sealed class ChartEveryOptionTests(EveryOptionRender render) : IClassFixt
             Assert.Equal("5051", _chart.AgentContainer[probe]["httpGet"]["port"].Text);
             Assert.Equal("127.0.0.1", _chart.AgentContainer[probe]["httpGet"]["host"].Text);
         }
-        Assert.Equal("5051", Assert.Single(_chart.AgentContainer["ports"].Items)["containerPort"].Text);
+        Assert.Equal("5051", _chart.AgentContainer["ports"].Items.Single(p => p["name"].Text == "http")["containerPort"].Text);
     }
 
     [Fact]

@@ -55,6 +55,14 @@ public sealed class ChartLintTests : IDisposable
     [InlineData("caBundle: {existingSecret: ca, existingConfigMap: ca}", "caBundle")]
     [InlineData("securityContext: {runAsNonRoot: true}", "securityContext")]
     [InlineData("cachesize: 10GiB", "cachesize")]
+    [InlineData("prefetch: {privateImages: sometimes}", "privateImages")]
+    [InlineData("prefetch: {concurrency: 0}", "concurrency")]
+    [InlineData("prefetch: {bandwidth: fast}", "bandwidth")]
+    [InlineData("control: {socket: run/control.sock}", "socket")]
+    [InlineData("control: {socket: /run/nodecache/, listen: ''}", "socket")]
+    [InlineData("containerdHosts: {registries: ['https://docker.io']}", "registries")]
+    [InlineData("containerdHosts: {registries: ['docker.io=registry-1.docker.io']}", "registries")]
+    [InlineData("metrics: {listen: 'node:9405'}", "listen")]
     public async Task Lint_fails_when_a_value_breaks_the_schema_naming_the_value(string values, string named)
     {
         var run = await LintAsync("--values", ChartValues.Write(_folder, values));

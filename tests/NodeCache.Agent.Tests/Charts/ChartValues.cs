@@ -92,6 +92,40 @@ public static class ChartValues
           runAsNonRoot: true
         prometheus:
           scrape: true
+        rbac:
+          create: true
+        crds:
+          install: true
+        control:
+          socket: /var/run/nodecache-control/agent.sock
+          listen: 127.0.0.1:5052
+        prefetch:
+          concurrency: 4
+          bandwidth: 50MiB
+          pullSecrets: true
+          privateImages: serve
+        containerdHosts:
+          enabled: true
+          dir: /etc/containerd/registries.d
+          registries:
+            - docker.io=https://registry-1.docker.io
+            - harbor.example
+        metrics:
+          listen: $(NODE_IP):9405
+          serviceMonitor:
+            enabled: true
+            interval: 15s
+            labels:
+              release: kube-prometheus
+          prometheusRule:
+            enabled: true
+            labels:
+              release: kube-prometheus
+          dashboard:
+            enabled: true
+            labels:
+              grafana_dashboard: "1"
+              team: platform
         """;
 
     /// <summary>Writes <paramref name="yaml"/> as values.yaml in <paramref name="folder"/> and returns its path.</summary>

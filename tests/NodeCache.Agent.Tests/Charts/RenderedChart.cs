@@ -32,7 +32,8 @@ public sealed class RenderedChart
 
     public YamlNode DaemonSet => OfKind("DaemonSet");
 
-    public YamlNode ConfigMap => OfKind("ConfigMap");
+    /// <summary>The ConfigMap holding the agent's config (the chart may render others, such as the dashboard's).</summary>
+    public YamlNode ConfigMap => Manifests.Single(m => m["kind"].Text == "ConfigMap" && m["data"].Has("agent.yaml"));
 
     public YamlNode PodSpec => DaemonSet["spec"]["template"]["spec"];
 
@@ -67,6 +68,39 @@ public sealed class RenderedChart
     }
 
     /// <summary>
+    /// The agent container's environment as the kubelet sets it: field references resolved for a node named
+    /// <see cref="NodeName"/> at <see cref="NodeIp"/>, and <c>$(VAR)</c> references to earlier variables expanded.
+    /// </summary>
+    internal Dictionary<string, string> AgentEnvironment()
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!AgentContainer.Has("env"))
+        {
+            return environment;
+        }
+        foreach (var variable in AgentContainer["env"].Items)
+        {
+            var value = variable.Has("value")
+                ? variable["value"].Text
+                : variable["valueFrom"]["fieldRef"]["fieldPath"].Text switch
+                {
+                    "spec.nodeName" => NodeName,
+                    "status.hostIP" => NodeIp,
+                    var other => throw new InvalidOperationException($"no test value for field {other}"),
+                };
+            foreach (var (name, earlier) in environment)
+            {
+                value = value.Replace($"$({name})", earlier, StringComparison.Ordinal);
+            }
+            environment[variable["name"].Text] = value;
+        }
+        return environment;
+    }
+
+    public const string NodeName = "node-a";
+    public const string NodeIp = "10.0.0.7";
+
+    /// <summary>
     /// What the real agent makes of the container as rendered: its args, with the config path pointing at a copy
     /// of the ConfigMap's agent.yaml in <paramref name="folder"/>, and the environment the container sets.
     /// </summary>
@@ -75,9 +109,7 @@ public sealed class RenderedChart
         var config = folder.Combine("agent.yaml");
         File.WriteAllText(config, AgentConfigText);
         var args = AgentContainer["args"].Items.Select(a => a.Text == ConfigPath ? config : a.Text).ToArray();
-        var environment = AgentContainer.Has("env")
-            ? AgentContainer["env"].Items.ToDictionary(e => e["name"].Text, e => e["value"].Text)
-            : [];
+        var environment = AgentEnvironment();
         return AgentSettings.Load(args, name => environment.GetValueOrDefault(name));
     }
 }

@@ -24,7 +24,7 @@ public sealed class AgentProcessTests
 
         Assert.True(agent.Pid > 0);
         Assert.False(string.IsNullOrWhiteSpace(firstLine.Text), agent.LogTail());
-        Assert.Equal(["--listen", agent.HostPort, "--cache-dir", agent.CacheDir, "--upstream", "harbor.test=http://127.0.0.1:9"], agent.Arguments);
+        Assert.Equal(["--listen", agent.HostPort, "--cache-dir", agent.CacheDir, "--control-socket", agent.ControlSocket, "--upstream", "harbor.test=http://127.0.0.1:9"], agent.Arguments);
         Assert.True(Directory.Exists(agent.CacheDir));
         await agent.StopAsync();
         Assert.True(agent.HasExited);

@@ -118,7 +118,7 @@ public sealed class PodPrefetchTests
         Assert.False(scenario.IsCached(image.Layers[^1].Digest), "the last layer was fetched for a pod that is gone");
         Assert.Equal(0, await scenario.Registry.CountBlobGetsAsync(image.Layers[^1].Digest));
         var metrics = await scenario.MetricsAsync();
-        Assert.Equal(1, metrics.Value("nodecache_prefetched_images_total", Mirror.AgentMetrics.Labels(("result", "cancelled"))));
+        Assert.Equal(1, metrics.Value("nodecache_prefetched_images_total", AgentMetrics.Labels(("result", "cancelled"))));
     }
 
     [Fact]

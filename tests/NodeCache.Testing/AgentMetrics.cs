@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Testing;
 
 /// <summary>One scrape of the agent's <c>/metrics</c> (Prometheus text format), for reading counters by name and labels.</summary>
-internal sealed class AgentMetrics
+public sealed class AgentMetrics
 {
     private readonly List<Sample> _samples;
 
@@ -24,6 +24,10 @@ internal sealed class AgentMetrics
     /// <summary>The sum over samples of <paramref name="name"/> whose labels include <paramref name="labels"/>; 0 when none was exported yet.</summary>
     public double Value(string name, IReadOnlyDictionary<string, string> labels) =>
         _samples.Where(s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Key, out var v) && v == l.Value)).Sum(s => s.Value);
+
+    /// <summary>Each sample of <paramref name="name"/> with its labels: one series per label set.</summary>
+    public IEnumerable<(IReadOnlyDictionary<string, string> Labels, double Value)> Series(string name) =>
+        _samples.Where(s => s.Name == name).Select(s => (s.Labels, s.Value));
 
     public double BlobRequests(string result) => Value("nodecache_requests_total", Labels(("kind", "blob"), ("result", result)));
 

@@ -1,0 +1,19 @@
+namespace NodeCache.Cli;
+
+/// <summary>The CLI's exit codes: each failure a script may want to tell apart has its own.</summary>
+internal enum ExitCode
+{
+    Ok = 0,
+    /// <summary>The agent or the upstream failed to do what was asked.</summary>
+    Failed = 1,
+    /// <summary>The command line is wrong.</summary>
+    Usage = 2,
+    /// <summary>No agent answers on the control socket.</summary>
+    AgentNotRunning = 3,
+    /// <summary>An image reference or digest does not parse.</summary>
+    BadReference = 4,
+    /// <summary>The upstream has no such image, or no upstream serves its registry.</summary>
+    NotFound = 5,
+    /// <summary>This agent does not offer the operation.</summary>
+    Unsupported = 6,
+}
