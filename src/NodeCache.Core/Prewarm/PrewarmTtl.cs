@@ -1,0 +1,58 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace NodeCache.Prewarm;
+
+/// <summary>An ImagePrewarm's <c>spec.ttl</c>: a Kubernetes duration such as <c>30m</c>, <c>24h</c> or <c>1h30m</c> (the CRD's pattern).</summary>
+public static partial class PrewarmTtl
+{
+    public static bool TryParse(string? text, out TimeSpan ttl)
+    {
+        ttl = TimeSpan.Zero;
+        if (string.IsNullOrEmpty(text) || !Whole().IsMatch(text))
+        {
+            return false;
+        }
+        foreach (Match part in Part().Matches(text))
+        {
+            var amount = long.Parse(part.Groups[1].Value, CultureInfo.InvariantCulture);
+            ttl += part.Groups[2].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(amount),
+                "s" => TimeSpan.FromSeconds(amount),
+                "m" => TimeSpan.FromMinutes(amount),
+                _ => TimeSpan.FromHours(amount),
+            };
+        }
+        return true;
+    }
+
+    /// <summary>The shortest text that parses back to <paramref name="ttl"/> (whole milliseconds).</summary>
+    public static string Format(TimeSpan ttl)
+    {
+        var text = "";
+        if (ttl.TotalHours >= 1)
+        {
+            text += $"{(long)ttl.TotalHours}h";
+        }
+        if (ttl.Minutes > 0)
+        {
+            text += $"{ttl.Minutes}m";
+        }
+        if (ttl.Seconds > 0)
+        {
+            text += $"{ttl.Seconds}s";
+        }
+        if (ttl.Milliseconds > 0)
+        {
+            text += $"{ttl.Milliseconds}ms";
+        }
+        return text.Length == 0 ? "0s" : text;
+    }
+
+    [GeneratedRegex("^([0-9]+(ms|s|m|h))+$", RegexOptions.CultureInvariant)]
+    private static partial Regex Whole();
+
+    [GeneratedRegex("([0-9]+)(ms|s|m|h)", RegexOptions.CultureInvariant)]
+    private static partial Regex Part();
+}
