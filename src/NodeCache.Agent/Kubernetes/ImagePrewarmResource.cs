@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using k8s;
 using k8s.Models;
@@ -31,6 +32,15 @@ internal sealed class ImagePrewarmResource : IKubernetesObject<V1ObjectMeta>
     [JsonPropertyName("status")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ImagePrewarmStatus? Status { get; set; }
+
+    /// <summary>A watch of ImagePrewarms as typed objects: the client watches custom objects as untyped JSON.</summary>
+    public static async IAsyncEnumerable<(WatchEventType Type, ImagePrewarmResource Item)> Typed(IAsyncEnumerable<(WatchEventType, object)> events)
+    {
+        await foreach (var (type, item) in events.ConfigureAwait(false))
+        {
+            yield return (type, KubernetesJson.Deserialize<ImagePrewarmResource>(((JsonElement)item).GetRawText()));
+        }
+    }
 
     /// <summary>The entry <paramref name="node"/> wrote, if any.</summary>
     public NodePrewarmStatus? StatusOf(string node) => Status?.Nodes is { } nodes && nodes.TryGetValue(node, out var entry) ? entry : null;

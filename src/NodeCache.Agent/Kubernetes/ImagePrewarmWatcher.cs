@@ -1,4 +1,3 @@
-using System.Text.Json;
 using k8s;
 using NodeCache.Agent.Configuration;
 using NodeCache.Prewarm;
@@ -33,20 +32,11 @@ internal sealed class ImagePrewarmWatcher(IKubernetes client, AgentOptions optio
             "imageprewarms",
             cancel => client.CustomObjects.ListClusterCustomObjectAsync<ImagePrewarmList>(
                 ImagePrewarmResource.Group, ImagePrewarmResource.Version, ImagePrewarmResource.Plural, cancellationToken: cancel),
-            (version, onError, cancel) => Typed(client.CustomObjects.WatchListClusterCustomObjectAsync(
+            (version, onError, cancel) => ImagePrewarmResource.Typed(client.CustomObjects.WatchListClusterCustomObjectAsync(
                 ImagePrewarmResource.Group, ImagePrewarmResource.Version, ImagePrewarmResource.Plural,
                 allowWatchBookmarks: true, resourceVersion: version, onError: onError, cancellationToken: cancel)),
             prewarms,
             loggers.CreateLogger<ResourceWatch<ImagePrewarmResource, ImagePrewarmList>>());
         await watch.RunAsync(stoppingToken).ConfigureAwait(false);
-    }
-
-    // The client watches custom objects as untyped JSON.
-    private static async IAsyncEnumerable<(WatchEventType, ImagePrewarmResource)> Typed(IAsyncEnumerable<(WatchEventType, object)> events)
-    {
-        await foreach (var (type, item) in events.ConfigureAwait(false))
-        {
-            yield return (type, KubernetesJson.Deserialize<ImagePrewarmResource>(((JsonElement)item).GetRawText()));
-        }
     }
 }

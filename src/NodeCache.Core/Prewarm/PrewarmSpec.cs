@@ -11,6 +11,7 @@ public sealed class PrewarmSpec
 
     /// <summary>Labels a node must carry (Kubernetes's matchLabels); empty selects every node.</summary>
     [JsonPropertyName("nodeSelector")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IDictionary<string, string>? NodeSelector { get; set; }
 
     /// <summary><c>os/arch[/variant]</c> to take from an index; empty means each node's own.</summary>
