@@ -190,6 +190,13 @@ internal sealed class NodePrewarms(
         {
             // Deleted, expired, changed or shutting down: whoever stopped it writes what comes next.
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or HttpRequestException)
+        {
+            logger.LogWarning("ImagePrewarm {Name} failed: {Reason}", name, ex.Message);
+            entry.Phase = NodePrewarmPhase.Failed;
+            entry.Message = $"{entry.ImagesReady} of {spec.Images.Count} images cached; {ex.Message}";
+            await WriteAsync(name, fulfilment, entry, stopping).ConfigureAwait(false);
+        }
         finally
         {
             _oneAtATime.Release();
