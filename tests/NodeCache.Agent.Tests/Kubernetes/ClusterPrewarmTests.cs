@@ -65,6 +65,23 @@ public sealed class ClusterPrewarmTests
     }
 
     [Fact]
+    public async Task Prewarm_in_a_terminal_draws_a_live_table_of_the_nodes()
+    {
+        await using var cluster = await ClusterPrewarmScenario.StartAsync(seed: 609);
+        await cluster.StartNodeAsync("node-a", "pool=gpu");
+        var image = await cluster.PushImageAsync("team/model", SmallLayers);
+
+        var run = await NodeCacheCli.RunInTerminalAsync(["prewarm", image.Reference(Ns), "--all-nodes", "--kubeconfig", cluster.Kubeconfig]);
+
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\n{run.Stdout}");
+        Assert.Contains("\e[", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("NODE", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("PHASE", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Ready", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("1 of 1 nodes ready, 0 failed", run.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Node_that_joins_later_fulfils_an_existing_prewarm_that_selects_it()
     {
         await using var cluster = await ClusterPrewarmScenario.StartAsync(seed: 603);
