@@ -31,11 +31,13 @@ internal static class PrewarmCommand
             images, platform, pin, allNodes, selector, ttl, name, kubeconfig, noWait, timeout,
         };
         command.SetAction((parse, cancellationToken) => parse.GetValue(allNodes) || parse.GetValue(selector) is not null
-            ? CommandRun.RunLocalAsync(parse, (parse, cancellationToken) => ClusterPrewarm.RunAsync(
-                ClusterConnection.Open(parse.GetValue(kubeconfig)),
-                ClusterRequest(parse, CheckedReferences(parse.GetValue(images)!), allNodes, selector, platform, pin, ttl, name, noWait, timeout),
-                new ClusterPrewarmView(parse.GetValue(CommonOptions.Output)),
-                cancellationToken), cancellationToken)
+            ? CommandRun.RunLocalAsync(parse, (parse, cancellationToken) =>
+            {
+                // Everything the command line says is checked before the cluster is asked anything.
+                var request = ClusterRequest(parse, CheckedReferences(parse.GetValue(images)!), allNodes, selector, platform, pin, ttl, name, noWait, timeout);
+                return ClusterPrewarm.RunAsync(
+                    ClusterConnection.Open(parse.GetValue(kubeconfig)), request, new ClusterPrewarmView(parse.GetValue(CommonOptions.Output)), cancellationToken);
+            }, cancellationToken)
             : CommandRun.RunAgentAsync(parse, (parse, agent, cancellationToken) => OnThisNodeAsync(parse, agent, images, platform, pin, ttl, cancellationToken), cancellationToken));
         return command;
     }

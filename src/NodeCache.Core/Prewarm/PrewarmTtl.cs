@@ -27,29 +27,6 @@ public static partial class PrewarmTtl
         return true;
     }
 
-    /// <summary>The shortest text that parses back to <paramref name="ttl"/> (whole milliseconds).</summary>
-    public static string Format(TimeSpan ttl)
-    {
-        var text = "";
-        if (ttl.TotalHours >= 1)
-        {
-            text += $"{(long)ttl.TotalHours}h";
-        }
-        if (ttl.Minutes > 0)
-        {
-            text += $"{ttl.Minutes}m";
-        }
-        if (ttl.Seconds > 0)
-        {
-            text += $"{ttl.Seconds}s";
-        }
-        if (ttl.Milliseconds > 0)
-        {
-            text += $"{ttl.Milliseconds}ms";
-        }
-        return text.Length == 0 ? "0s" : text;
-    }
-
     [GeneratedRegex("^([0-9]+(ms|s|m|h))+$", RegexOptions.CultureInvariant)]
     private static partial Regex Whole();
 
