@@ -38,7 +38,14 @@ internal static class PrewarmCommand
                 return ClusterPrewarm.RunAsync(
                     ClusterConnection.Open(parse.GetValue(kubeconfig)), request, new ClusterPrewarmView(parse.GetValue(CommonOptions.Output)), cancellationToken);
             }, cancellationToken)
-            : CommandRun.RunAgentAsync(parse, (parse, agent, cancellationToken) => OnThisNodeAsync(parse, agent, images, platform, pin, ttl, cancellationToken), cancellationToken));
+            : CommandRun.RunAgentAsync(parse, (parse, agent, cancellationToken) =>
+            {
+                if (new Option[] { ttl, name, kubeconfig, noWait, timeout }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } clusterOnly)
+                {
+                    throw new CliFailure(ExitCode.Usage, $"{clusterOnly.Name} applies to --all-nodes or --selector");
+                }
+                return OnThisNodeAsync(parse, agent, images, platform, pin, cancellationToken);
+            }, cancellationToken));
         return command;
     }
 
@@ -77,12 +84,8 @@ internal static class PrewarmCommand
     }
 
     private static async Task<ExitCode> OnThisNodeAsync(
-        ParseResult parse, AgentConnection agent, Argument<string[]> images, Option<string?> platform, Option<bool> pin, Option<string?> ttl, CancellationToken cancellationToken)
+        ParseResult parse, AgentConnection agent, Argument<string[]> images, Option<string?> platform, Option<bool> pin, CancellationToken cancellationToken)
     {
-        if (parse.GetValue(ttl) is not null)
-        {
-            throw new CliFailure(ExitCode.Usage, "--ttl applies to --all-nodes or --selector");
-        }
         var references = CheckedReferences(parse.GetValue(images)!);
         var request = new PrewarmRequest { Platform = parse.GetValue(platform) ?? "", Pin = parse.GetValue(pin) };
         request.Images.AddRange(references);

@@ -196,11 +196,14 @@ public sealed class ClusterPrewarmTests
         var selector = await cluster.CliAsync("prewarm", $"{Ns}/team/x:1", "--selector", "pool");
         var ttl = await cluster.CliAsync("prewarm", $"{Ns}/team/x:1", "--all-nodes", "--ttl", "soon");
         var reference = await cluster.CliAsync("prewarm", "Not A Reference", "--all-nodes");
+        var local = await NodeCacheCli.RunAsync(["prewarm", $"{Ns}/team/x:1", "--ttl", "1h"]);
 
         Assert.Equal(2, both.ExitCode);
         Assert.Equal(2, selector.ExitCode);
         Assert.Equal(2, ttl.ExitCode);
         Assert.Equal(4, reference.ExitCode);
+        Assert.Equal(2, local.ExitCode);
+        Assert.Equal("nodecache: --ttl applies to --all-nodes or --selector", local.Stderr.Trim());
         Assert.DoesNotContain(cluster.Api.Requests(), r => r.StartsWith("POST", StringComparison.Ordinal));
     }
 
