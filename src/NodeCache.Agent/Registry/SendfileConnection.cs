@@ -72,8 +72,18 @@ internal sealed class SendfileConnection(BlobStore store, UpstreamRules rules, A
                 await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
                 return;
             }
+            // A blob being evicted right now is left to Kestrel's path, which sees the miss it has become.
+            if (!store.Leases.TryAcquire(blob.Digest, out var lease))
+            {
+                await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
+                return;
+            }
             input.AdvanceTo(afterHead);
-            var sent = await SendfileResponse.SendAsync(socket, blob, close, metrics, logger, connection.ConnectionClosed).ConfigureAwait(false);
+            bool sent;
+            using (lease)
+            {
+                sent = await SendfileResponse.SendAsync(socket, blob, close, metrics, logger, connection.ConnectionClosed).ConfigureAwait(false);
+            }
             metrics.Request("blob", sent ? "hit" : "error");
             if (!sent || close)
             {

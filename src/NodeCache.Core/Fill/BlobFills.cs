@@ -12,7 +12,8 @@ namespace NodeCache.Fill;
 
 /// <summary>What a blob request gets: the cached file, a fill in progress to follow, or the reason there is neither.</summary>
 /// <param name="Joined">The request joined a fill another request started.</param>
-public readonly record struct BlobSource(CachedBlob? Cached, BlobFill? Fill, MirrorError? Error, bool Joined = false);
+/// <param name="DiskFull">No fill was started for want of disk space: serve the upstream's bytes without caching them.</param>
+public readonly record struct BlobSource(CachedBlob? Cached, BlobFill? Fill, MirrorError? Error, bool Joined = false, bool DiskFull = false);
 
 /// <summary>
 /// Starts at most one upstream download per digest and lets every concurrent request for it follow the same fill.
@@ -30,9 +31,12 @@ public sealed class BlobFills
     private readonly MirrorMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
+    private readonly DiskSpace? _space;
 
-    public BlobFills(BlobStore store, CacheLayout layout, RegistryClient upstream, MirrorMetrics metrics, ILogger logger, CancellationToken stopping)
+    /// <param name="space">When given, a fill that would not fit is not started and one that hits ENOSPC marks the disk full.</param>
+    public BlobFills(BlobStore store, CacheLayout layout, RegistryClient upstream, MirrorMetrics metrics, ILogger logger, CancellationToken stopping, DiskSpace? space = null)
     {
+        _space = space;
         _store = store;
         _layout = layout;
         _upstream = upstream;
@@ -86,6 +90,12 @@ public sealed class BlobFills
                 return;
             }
             var content = response.Message.Content;
+            if (_space is not null && !_space.HasRoomFor(content.Headers.ContentLength))
+            {
+                _inFlight.TryRemove(new(digest, started.Task));
+                started.SetResult(new BlobSource(null, null, null, DiskFull: true));
+                return;
+            }
             var fill = new BlobFill(digest, content.Headers.ContentLength, content.Headers.ContentType?.MediaType ?? MediaTypes.OctetStream, _layout.NewTempPath(digest));
             await CopyAsync(route, fill, content, started).ConfigureAwait(false);
         }
@@ -114,6 +124,7 @@ public sealed class BlobFills
         }
         catch (IOException ex)
         {
+            NoteDiskFailure(ex);
             result = (FillOutcome.DiskFailed, ex.Message);
         }
         try
@@ -127,6 +138,7 @@ public sealed class BlobFills
         }
         catch (IOException ex)
         {
+            NoteDiskFailure(ex);
             result = (FillOutcome.DiskFailed, ex.Message);
         }
         finally
@@ -187,6 +199,7 @@ public sealed class BlobFills
         }
         catch (DiskWriteException ex)
         {
+            NoteDiskFailure((IOException)ex.InnerException!);
             return (FillOutcome.DiskFailed, ex.InnerException!.Message);
         }
         finally
@@ -205,6 +218,14 @@ public sealed class BlobFills
         catch (IOException ex)
         {
             throw new DiskWriteException(ex);
+        }
+    }
+
+    private void NoteDiskFailure(IOException exception)
+    {
+        if (_space is not null && DiskSpace.IsDiskFull(exception))
+        {
+            _space.MarkFull(exception.Message);
         }
     }
 

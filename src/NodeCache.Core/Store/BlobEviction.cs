@@ -48,7 +48,17 @@ public sealed class BlobEviction
         // One pass at a time: two would pick the same oldest blobs and evict twice the bytes needed.
         lock (_passTurn)
         {
-            return Pass(clock);
+            return Pass(clock, _quota.LowBytes);
+        }
+    }
+
+    /// <summary>Evicts least recently accessed blobs until <paramref name="bytes"/> are freed, whatever the quota (the disk filled up under it).</summary>
+    public EvictionPass FreeUp(long bytes)
+    {
+        var clock = Stopwatch.StartNew();
+        lock (_passTurn)
+        {
+            return Pass(clock, Math.Max(0, _store.UsedBytes - bytes));
         }
     }
 
@@ -88,7 +98,7 @@ public sealed class BlobEviction
         }
     }
 
-    private EvictionPass Pass(Stopwatch clock)
+    private EvictionPass Pass(Stopwatch clock, long low)
     {
         var pinned = _pins.Resolve(_images);
         Volatile.Write(ref _pinnedBlobs, pinned.Count);
@@ -105,7 +115,6 @@ public sealed class BlobEviction
             candidates.Add((digest, record.Size, record.LastAccessAt.UtcTicks));
         }
         candidates.Sort(static (a, b) => a.LastAccess.CompareTo(b.LastAccess));
-        var low = _quota.LowBytes;
         var evicted = 0;
         long evictedBytes = 0;
         foreach (var candidate in candidates)

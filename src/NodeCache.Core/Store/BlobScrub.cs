@@ -103,6 +103,11 @@ public sealed class BlobScrub(BlobStore store, BlobIndex index, ILogger logger)
         {
             return null;
         }
+        catch (IOException)
+        {
+            // The disk cannot read it back: as bad as wrong bytes.
+            return false;
+        }
     }
 
     private async Task QuarantineAsync(Digest digest, CancellationToken cancellationToken)
