@@ -68,7 +68,7 @@ services.AddSingleton(sp => new RegistryClient(
     sp.GetRequiredService<ILogger<RegistryClient>>()));
 services.AddSingleton(sp => new BlobFills(
     sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<CacheLayout>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
-    sp.GetRequiredService<ILogger<BlobFills>>(), sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping, sp.GetRequiredService<DiskSpace>()));
+    sp.GetRequiredService<ILogger<BlobFills>>(), sp.GetRequiredService<ShutdownDrain>().Token, sp.GetRequiredService<DiskSpace>()));
 services.AddSingleton(sp => new ManifestResolver(
     sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<TagIndex>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
     sp.GetRequiredService<MirrorOptions>(), TimeProvider.System, sp.GetRequiredService<ILogger<ManifestResolver>>()));

@@ -48,7 +48,8 @@ public sealed partial record ProxiedRequest(string Method, string PathAndQuery, 
 /// <summary>
 /// An in-process reverse proxy (Kestrel on 127.0.0.1, a free port) in front of a registry, for tests that need an upstream
 /// that misbehaves on purpose: blob bodies can be corrupted, cut short or mis-sized (<see cref="Mode"/>), forwarded at a
-/// limited rate (<see cref="BytesPerSecond"/>), or held part way until the test lets them go (<see cref="HoldAt"/>).
+/// limited rate (<see cref="BytesPerSecond"/>), held part way until the test lets them go (<see cref="HoldAt"/>), answered
+/// with an error status (<see cref="FailBlobGets"/>), or the proxy can go down altogether (<see cref="GoDownAsync"/>).
 /// Everything else (manifests, HEADs, errors) passes through unchanged. Every request is recorded.
 /// </summary>
 public sealed class FaultProxy : IAsyncDisposable
@@ -69,6 +70,8 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly Uri _target;
     private readonly List<ProxiedRequest> _requests = [];
     private volatile Hold? _hold;
+    private volatile StatusFault? _statusFault;
+    private int _stopped;
     private int _mode;
     private long _bytesPerSecond;
 
@@ -135,6 +138,30 @@ public sealed class FaultProxy : IAsyncDisposable
         return hold.Reached.Task;
     }
 
+    /// <summary>
+    /// The next <paramref name="count"/> blob GETs are answered with <paramref name="status"/> (and <c>Retry-After</c> in
+    /// whole seconds when given) without asking the registry; later ones pass through again.
+    /// </summary>
+    public void FailBlobGets(HttpStatusCode status, int count, TimeSpan? retryAfter = null) =>
+        _statusFault = new StatusFault((int)status, count, retryAfter);
+
+    /// <summary>Stops listening: connections to <see cref="BaseUri"/> are refused from now on, as to a registry that is down.</summary>
+    public async Task GoDownAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            Release();
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await _app.StopAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
     /// <summary>Lets held bodies (and later ones) go on.</summary>
     public void Release() => _hold?.Released.TrySetResult();
 
@@ -152,8 +179,9 @@ public sealed class FaultProxy : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Release();
-        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
         {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             try
             {
                 await _app.StopAsync(deadline.Token);
@@ -171,6 +199,16 @@ public sealed class FaultProxy : IAsyncDisposable
     {
         var request = context.Request;
         var pathAndQuery = request.Path.Value + request.QueryString.Value;
+        if (HttpMethods.IsGet(request.Method) && ProxiedRequest.DigestOf(pathAndQuery) is not null && _statusFault?.TryTake() is { } fault)
+        {
+            Record(request.Method, pathAndQuery, fault.Status);
+            context.Response.StatusCode = fault.Status;
+            if (fault.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = ((int)retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            return;
+        }
         using var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target, pathAndQuery));
         foreach (var (name, values) in request.Headers)
         {
@@ -292,6 +330,17 @@ public sealed class FaultProxy : IAsyncDisposable
         {
             _requests.Add(new ProxiedRequest(method, pathAndQuery, status));
         }
+    }
+
+    private sealed class StatusFault(int status, int count, TimeSpan? retryAfter)
+    {
+        private int _left = count;
+
+        public int Status { get; } = status;
+
+        public TimeSpan? RetryAfter { get; } = retryAfter;
+
+        public StatusFault? TryTake() => Interlocked.Decrement(ref _left) >= 0 ? this : null;
     }
 
     private sealed class Hold(long offset)

@@ -24,6 +24,7 @@ internal static class CacheHealth
             sp.GetRequiredService<ImageBlobs>(), sp.GetRequiredService<RetainedBlobs>(), sp.GetRequiredService<ILogger<BlobEviction>>()));
         services.AddSingleton(sp => new BlobScrub(sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<BlobIndex>(), sp.GetRequiredService<ILogger<BlobScrub>>()));
         services.AddSingleton<CacheMetrics>();
+        services.AddSingleton<ShutdownDrain>();
         services.AddHostedService<EvictionLoop>();
         services.AddHostedService<ScrubLoop>();
         services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
