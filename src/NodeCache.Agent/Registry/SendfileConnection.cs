@@ -3,6 +3,8 @@ using System.IO.Pipelines;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
 using NodeCache.Store;
@@ -18,7 +20,8 @@ namespace NodeCache.Agent.Registry;
 /// a Range, a conditional, an encoded path, a body, a miss) goes to Kestrel's HTTP pipeline on the same connection,
 /// untouched, and stays there.
 /// </summary>
-internal sealed class SendfileConnection(BlobStore store, UpstreamRules rules, AgentOptions options, MirrorMetrics metrics, ILogger<SendfileConnection> logger)
+internal sealed class SendfileConnection(
+    BlobStore store, UpstreamRules rules, AgentOptions options, MirrorMetrics metrics, IOptions<KestrelServerOptions> kestrel, ILogger<SendfileConnection> logger)
 {
     // A containerd blob GET has a head of about 300 bytes; one that does not fit here is left to Kestrel.
     private const int MaxHeadBytes = 8 * 1024;
@@ -37,12 +40,16 @@ internal sealed class SendfileConnection(BlobStore store, UpstreamRules rules, A
             return;
         }
         var input = connection.Transport.Input;
+        // Kestrel's head timeout does not run while this middleware reads the head, so it keeps the same one itself:
+        // a client that trickles a head is closed, as Kestrel would close it.
+        var headTimeout = kestrel.Value.Limits.RequestHeadersTimeout;
+        var headStarted = (long?)null;
         while (true)
         {
             ReadResult result;
             using (var idle = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
             {
-                idle.CancelAfter(KeepAlive);
+                idle.CancelAfter(headStarted is { } started ? TimeSpan.FromTicks(Math.Max(0, (headTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(started)).Ticks)) : KeepAlive);
                 try
                 {
                     result = await input.ReadAsync(idle.Token).ConfigureAwait(false);
@@ -64,9 +71,11 @@ internal sealed class SendfileConnection(BlobStore store, UpstreamRules rules, A
                     await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
                     return;
                 }
+                headStarted ??= System.Diagnostics.Stopwatch.GetTimestamp();
                 input.AdvanceTo(buffer.Start, buffer.End);
                 continue;
             }
+            headStarted = null;
             if (!TryFindCachedBlob(head, out var blob, out var close))
             {
                 await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
