@@ -97,6 +97,9 @@ public sealed class FaultProxy : IAsyncDisposable
         set => Interlocked.Exchange(ref _bytesPerSecond, value);
     }
 
+    /// <summary>When false, the proxy drops the Range header of requests, as an upstream that does not serve ranges answers a whole 200.</summary>
+    public bool RangeSupported { get; set; } = true;
+
     /// <summary>Starts a proxy that forwards to <paramref name="target"/>.</summary>
     public static async Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default)
     {
@@ -212,7 +215,7 @@ public sealed class FaultProxy : IAsyncDisposable
         using var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target, pathAndQuery));
         foreach (var (name, values) in request.Headers)
         {
-            if (!NotForwarded.Contains(name))
+            if (!NotForwarded.Contains(name) && (RangeSupported || !string.Equals(name, "Range", StringComparison.OrdinalIgnoreCase)))
             {
                 message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
             }

@@ -24,6 +24,9 @@ public sealed class BlobFills
     // 128 KiB: large enough that hashing and the positional write amortise their per-call cost, small enough to stay out of the LOH.
     private const int CopyBufferSize = 128 * 1024;
 
+    // A connection that breaks twice in one blob is more likely an upstream that is going down than bad luck.
+    private const int MaxResumes = 2;
+
     private readonly ConcurrentDictionary<Digest, Task<BlobSource>> _inFlight = new();
     private readonly BlobStore _store;
     private readonly CacheLayout _layout;
@@ -97,7 +100,7 @@ public sealed class BlobFills
                 return;
             }
             var fill = new BlobFill(digest, content.Headers.ContentLength, content.Headers.ContentType?.MediaType ?? MediaTypes.OctetStream, _layout.NewTempPath(digest));
-            await CopyAsync(route, fill, content, started).ConfigureAwait(false);
+            await CopyAsync(route, repository, fill, content, started).ConfigureAwait(false);
         }
         catch (Exception ex) when (!started.Task.IsCompleted)
         {
@@ -111,7 +114,7 @@ public sealed class BlobFills
         }
     }
 
-    private async Task CopyAsync(UpstreamRoute route, BlobFill fill, HttpContent content, TaskCompletionSource<BlobSource> started)
+    private async Task CopyAsync(UpstreamRoute route, RepositoryName repository, BlobFill fill, HttpContent content, TaskCompletionSource<BlobSource> started)
     {
         var tempPath = fill.TempPath;
         (FillOutcome Outcome, string Detail) result;
@@ -120,7 +123,7 @@ public sealed class BlobFills
             using var file = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
             // Readers may open the file only once it exists.
             started.SetResult(new BlobSource(null, fill, null));
-            result = await ReceiveAsync(route, fill, content, file).ConfigureAwait(false);
+            result = await ReceiveAsync(route, repository, fill, content, file).ConfigureAwait(false);
         }
         catch (IOException ex)
         {
@@ -152,37 +155,60 @@ public sealed class BlobFills
         started.TrySetResult(new BlobSource(null, null, new MirrorError(System.Net.HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}")));
     }
 
-    /// <summary>Copies the upstream body into the file, hashing as it goes; the file is flushed to disk only when the bytes are the digest's.</summary>
-    private async Task<(FillOutcome, string)> ReceiveAsync(UpstreamRoute route, BlobFill fill, HttpContent content, Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    /// <summary>
+    /// Copies the upstream body into the file, hashing as it goes; the file is flushed to disk only when the bytes are the
+    /// digest's. A body that breaks part way is resumed where it broke with a Range request, when the size is known and the
+    /// upstream answers it with the matching 206.
+    /// </summary>
+    private async Task<(FillOutcome, string)> ReceiveAsync(
+        UpstreamRoute route, RepositoryName repository, BlobFill fill, HttpContent content, Microsoft.Win32.SafeHandles.SafeFileHandle file)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        UpstreamResponse? resumed = null;
         try
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long written = 0;
-            try
+            var resumes = 0;
+            while (true)
             {
-                var body = await content.ReadAsStreamAsync(_stopping).ConfigureAwait(false);
-                await using (body.ConfigureAwait(false))
+                try
                 {
-                    int read;
-                    while ((read = await body.ReadAsync(buffer, _stopping).ConfigureAwait(false)) > 0)
+                    var body = await content.ReadAsStreamAsync(_stopping).ConfigureAwait(false);
+                    await using (body.ConfigureAwait(false))
                     {
-                        if (written + read > fill.Size)
+                        int read;
+                        while ((read = await body.ReadAsync(buffer, _stopping).ConfigureAwait(false)) > 0)
                         {
-                            return (FillOutcome.SizeMismatch, $"upstream sent more than the {fill.Size} bytes it announced");
+                            if (written + read > fill.Size)
+                            {
+                                return (FillOutcome.SizeMismatch, $"upstream sent more than the {fill.Size} bytes it announced");
+                            }
+                            hash.AppendData(buffer, 0, read);
+                            await WriteAsync(file, buffer.AsMemory(0, read), written).ConfigureAwait(false);
+                            written += read;
+                            _metrics.UpstreamBytes(route.Registry, read);
+                            fill.Advance(written);
                         }
-                        hash.AppendData(buffer, 0, read);
-                        await WriteAsync(file, buffer.AsMemory(0, read), written).ConfigureAwait(false);
-                        written += read;
-                        _metrics.UpstreamBytes(route.Registry, read);
-                        fill.Advance(written);
                     }
+                    break;
                 }
-            }
-            catch (Exception ex) when (ex is not DiskWriteException)
-            {
-                return (FillOutcome.UpstreamFailed, ex.Message);
+                catch (Exception ex) when (ex is not DiskWriteException)
+                {
+                    if (_stopping.IsCancellationRequested || fill.Size is not { } total || written == 0 || resumes == MaxResumes)
+                    {
+                        return (FillOutcome.UpstreamFailed, ex.Message);
+                    }
+                    resumes++;
+                    resumed?.Dispose();
+                    resumed = await ResumeAsync(route, repository, fill.Digest, written, total).ConfigureAwait(false);
+                    if (resumed?.Message is null)
+                    {
+                        return (FillOutcome.UpstreamFailed, $"{ex.Message}; the upstream did not resume at byte {written}");
+                    }
+                    _logger.LogInformation("Fill of {Digest} broke at byte {Offset} of {Size} ({Reason}); resumed with a Range request", fill.Digest, written, total, ex.Message);
+                    content = resumed.Message.Content;
+                }
             }
             if (fill.Size is { } size && written != size)
             {
@@ -204,7 +230,37 @@ public sealed class BlobFills
         }
         finally
         {
+            resumed?.Dispose();
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Asks for the rest of the blob from <paramref name="offset"/>; the answer only when it is a 206 of exactly that rest.</summary>
+    private async Task<UpstreamResponse?> ResumeAsync(UpstreamRoute route, RepositoryName repository, Digest digest, long offset, long size)
+    {
+        UpstreamResponse? response = null;
+        try
+        {
+            response = await _upstream.SendAsync(
+                new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, digest.ToString(), RangeStart: offset), _stopping).ConfigureAwait(false);
+            _metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
+            var range = response.Message?.Content.Headers.ContentRange;
+            if (response.Outcome == UpstreamOutcome.Success && response.StatusCode == System.Net.HttpStatusCode.PartialContent
+                && range is { From: { } from, To: { } to, Length: { } length } && from == offset && to == size - 1 && length == size)
+            {
+                var matched = response;
+                response = null;
+                return matched;
+            }
+            return null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return null;
+        }
+        finally
+        {
+            response?.Dispose();
         }
     }
 

@@ -31,6 +31,7 @@ public sealed class LoadTests(FaultTable table, ITestOutputHelper output)
             "library/load", layerSizes, seed: 970, throughProxy: false, ["--cache-size", "1MiB", "--eviction-interval", "1s", "--log-level", "Warning"], null, cancellationToken);
         var digests = scenario.Image.Layers.Select(l => l.Digest).ToArray();
         var unknown = Digest.Compute("not in the registry"u8);
+        var atStart = Snapshot(scenario.Agent.Pid);
 
         await RunAsync(scenario, digests, unknown, Warmup, cancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
@@ -45,7 +46,7 @@ public sealed class LoadTests(FaultTable table, ITestOutputHelper output)
             $"load: {Connections:N0} concurrent connections for {Duration.TotalSeconds:F0} s, hits + fills + unknown blobs, 1 MiB cache evicting",
             "no errors; descriptors and memory back to where they were",
             $"{run.Requests:N0} requests ({run.Hits:N0} whole blobs, {run.NotFound:N0} 404 for unknown), {run.Errors} errors; {evictions} evictions; " +
-            $"fds {before.Fds} → {after.Fds}; RSS {before.RssBytes >> 20} → {after.RssBytes >> 20} MiB",
+            $"fds {atStart.Fds} idle at start, {before.Fds} after a 5 s warm-up, {after.Fds} after the run; RSS {atStart.RssBytes >> 20} at start, {before.RssBytes >> 20} after warm-up, {after.RssBytes >> 20} MiB after",
             run.Errors == 0 ? "none" : $"{run.Errors} failed requests"));
         Assert.True(run.Errors == 0, $"{run.Errors} errors, first: {run.FirstError}");
         Assert.True(run.Hits > Connections, $"only {run.Hits} blobs served");

@@ -124,7 +124,7 @@ public sealed class UpstreamFaultTests(FaultTable table, ITestOutputHelper outpu
     }
 
     [Theory]
-    [InlineData(nameof(FaultMode.Truncate), "upstream resets the connection half way through a blob")]
+    [InlineData(nameof(FaultMode.Truncate), "upstream without Range support resets the connection half way through a blob")]
     [InlineData(nameof(FaultMode.Corrupt), "upstream sends wrong bytes (one byte flipped, right length)")]
     [InlineData(nameof(FaultMode.ShortLength), "upstream sends a wrong Content-Length (4 KiB short, consistent body)")]
     public async Task A_faulty_upstream_body_breaks_the_transfer_caches_nothing_and_the_next_request_is_served_whole(string faultMode, string fault)
@@ -134,6 +134,7 @@ public sealed class UpstreamFaultTests(FaultTable table, ITestOutputHelper outpu
         await using var scenario = await MirrorScenario.StartAsync("library/faulty", [LayerSize], seed: 910 + (int)Enum.Parse<FaultMode>(faultMode), throughProxy: true, cancellationToken);
         var layer = scenario.Layer;
         scenario.Proxy!.Mode = Enum.Parse<FaultMode>(faultMode);
+        scenario.Proxy.RangeSupported = false;
 
         var faulty = await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion;
         var cachedAfterFault = scenario.IsCached(layer.Digest);
@@ -150,6 +151,28 @@ public sealed class UpstreamFaultTests(FaultTable table, ITestOutputHelper outpu
         Assert.False(faulty.Complete, faulty.ToString());
         Assert.False(cachedAfterFault);
         Assert.True(healthy.Complete && healthy.BodyDigest == layer.Digest, healthy.ToString());
+    }
+
+    [Fact]
+    public async Task A_fill_cut_half_way_resumes_with_a_range_request_and_every_client_gets_the_whole_blob()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var cancellationToken = timeout.Token;
+        await using var scenario = await MirrorScenario.StartAsync("library/resumed", [LayerSize], seed: 915, throughProxy: true, cancellationToken);
+        var layer = scenario.Layer;
+        scenario.Proxy!.Mode = FaultMode.Truncate;
+
+        var read = await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion;
+
+        var answers = scenario.Proxy.Requests().Where(r => r.IsBlobGet(layer.Digest)).Select(r => r.Status).ToList();
+        table.Record(output, new FaultRow(
+            "upstream resets the connection half way through a blob (Range supported)",
+            "the fill resumes where it broke with a Range request; the client gets the whole blob; cached once",
+            $"upstream answered {string.Join(", ", answers)}; client: {Describe(read, layer.Digest)}; cached: {Cached(scenario, layer)}",
+            read.Complete && read.BodyDigest == layer.Digest ? "none" : "the blob"));
+        Assert.Equal([200, 206], answers);
+        Assert.True(read.Complete && read.BodyDigest == layer.Digest, read.ToString());
+        Assert.True(scenario.IsCached(layer.Digest));
     }
 
     [Fact]
