@@ -34,12 +34,13 @@ public sealed class QuotaTests(FaultTable table, ITestOutputHelper output)
         var used = metrics.Value("nodecache_cache_bytes", AgentMetrics.Labels());
         var capacity = metrics.Value("nodecache_cache_capacity_bytes", AgentMetrics.Labels());
         var kept = layers.Select((layer, i) => (i, cached: scenario.IsCached(layer.Digest))).Where(l => l.cached).Select(l => l.i).ToList();
-        var pass = scenario.Agent.Output.Tail(200).Split('\n').LastOrDefault(line => line.Contains("Eviction pass:", StringComparison.Ordinal))?.Trim() ?? "no pass logged";
+        var passLine = scenario.Agent.Output.Tail(200).Split('\n').LastOrDefault(line => line.Contains("Eviction pass:", StringComparison.Ordinal));
+        var pass = passLine is null ? "no pass logged" : passLine[passLine.IndexOf("Eviction pass:", StringComparison.Ordinal)..].Trim();
 
         table.Record(output, new FaultRow(
             "cache filled past its quota (5 × 2 MiB into 10 MiB, marks 90%/60%)",
             "least recently used blobs evicted down to the low watermark; recently used ones kept",
-            $"{evictions} evicted; {used / (1 << 20):F1} MiB of {capacity / (1 << 20):F0} MiB used after; layers kept: {string.Join(',', kept)}; {pass[(pass.IndexOf("Eviction pass:", StringComparison.Ordinal) is var at and >= 0 ? at : 0)..]}",
+            $"{evictions} evicted; {used / (1 << 20):F1} MiB of {capacity / (1 << 20):F0} MiB used after; layers kept: {string.Join(',', kept)}; {pass}",
             "none (evicted blobs are fetched again on the next request)"));
         Assert.True(used <= 0.6 * capacity, $"{used} bytes used of {capacity}");
         Assert.Equal([0, 4], kept);
