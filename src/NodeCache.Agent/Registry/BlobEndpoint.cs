@@ -65,7 +65,8 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         }
         using (lease)
         {
-            return await ServeLeasedAsync(context, blob).ConfigureAwait(false);
+            // Evicted between the lookup and the lease: the lease keeps any later removal off, but this one is done.
+            return store.Contains(blob.Digest) && await ServeLeasedAsync(context, blob).ConfigureAwait(false);
         }
     }
 

@@ -87,6 +87,13 @@ internal sealed class SendfileConnection(
                 await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
                 return;
             }
+            // Evicted between the lookup and the lease: the lease now keeps any later removal off, but this one is done.
+            if (!store.Contains(blob.Digest))
+            {
+                lease.Dispose();
+                await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
+                return;
+            }
             input.AdvanceTo(afterHead);
             bool sent;
             using (lease)
