@@ -1,6 +1,7 @@
 using k8s;
 using NodeCache.Agent.Configuration;
 using NodeCache.Prewarm;
+using NodeCache.Store;
 
 namespace NodeCache.Agent.Kubernetes;
 
@@ -11,7 +12,7 @@ internal static class ImagePrewarmServices
     {
         if (client is not null && options.NodeName is not null)
         {
-            services.AddHostedService(sp => new ImagePrewarmWatcher(client, options, sp.GetRequiredService<ImagePrewarm>(), sp.GetRequiredService<ILoggerFactory>()));
+            services.AddHostedService(sp => new ImagePrewarmWatcher(client, options, sp.GetRequiredService<ImagePrewarm>(), sp.GetRequiredService<Pins>(), sp.GetRequiredService<ILoggerFactory>()));
         }
         return services;
     }

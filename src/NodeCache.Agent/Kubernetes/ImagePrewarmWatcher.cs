@@ -1,6 +1,7 @@
 using k8s;
 using NodeCache.Agent.Configuration;
 using NodeCache.Prewarm;
+using NodeCache.Store;
 
 namespace NodeCache.Agent.Kubernetes;
 
@@ -8,7 +9,7 @@ namespace NodeCache.Agent.Kubernetes;
 /// Reads this node's labels and platform, then lists and watches the cluster's ImagePrewarms and fulfils those that
 /// select this node. An agent that starts after a prewarm was created finds it in the first list.
 /// </summary>
-internal sealed class ImagePrewarmWatcher(IKubernetes client, AgentOptions options, ImagePrewarm prewarm, ILoggerFactory loggers) : BackgroundService
+internal sealed class ImagePrewarmWatcher(IKubernetes client, AgentOptions options, ImagePrewarm prewarm, Pins pins, ILoggerFactory loggers) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -27,7 +28,7 @@ internal sealed class ImagePrewarmWatcher(IKubernetes client, AgentOptions optio
         var labels = node.Metadata.Labels ?? new Dictionary<string, string>();
         logger.LogInformation("Fulfilling the ImagePrewarms that select node {Node} ({Platform})", nodeName, platform);
         var writer = new PrewarmStatusWriter(client, nodeName, TimeProvider.System, loggers.CreateLogger<PrewarmStatusWriter>());
-        using var prewarms = new NodePrewarms(prewarm, writer, nodeName, labels, platform, TimeProvider.System, loggers.CreateLogger<NodePrewarms>(), stoppingToken);
+        using var prewarms = new NodePrewarms(prewarm, new PrewarmPins(pins), writer, nodeName, labels, platform, TimeProvider.System, loggers.CreateLogger<NodePrewarms>(), stoppingToken);
         var watch = new ResourceWatch<ImagePrewarmResource, ImagePrewarmList>(
             "imageprewarms",
             cancel => client.CustomObjects.ListClusterCustomObjectAsync<ImagePrewarmList>(

@@ -8,10 +8,12 @@ namespace NodeCache.Agent.Kubernetes;
 /// The ImagePrewarms that select this node, as the watch reports them, fulfilled here: each image fetched through the
 /// same <see cref="ImagePrewarm"/> the control API uses, and this node's progress written to the resource's status. A
 /// prewarm is fulfilled once per generation of its spec; one this node already finished (its status says so, e.g. before
-/// a restart) is not fetched again. At <c>creationTimestamp + spec.ttl</c> the node marks it Expired.
+/// a restart) is not fetched again. With <c>spec.pin</c> each image's manifest is pinned, and the pins are released when
+/// the prewarm expires (at <c>creationTimestamp + spec.ttl</c>, when the node marks it Expired), is deleted or stops
+/// selecting this node.
 /// </summary>
 internal sealed class NodePrewarms(
-    ImagePrewarm prewarm, PrewarmStatusWriter status, string nodeName, IDictionary<string, string> nodeLabels, NodePlatform platform,
+    ImagePrewarm prewarm, PrewarmPins pins, PrewarmStatusWriter status, string nodeName, IDictionary<string, string> nodeLabels, NodePlatform platform,
     TimeProvider time, ILogger logger, CancellationToken stopping) : IWatchTarget<ImagePrewarmResource>, IDisposable
 {
     private readonly Lock _gate = new();
@@ -48,7 +50,10 @@ internal sealed class NodePrewarms(
             Forget(name);
             if (mine is not null)
             {
-                // Its selector no longer names this node: the entry would count a node that is not asked.
+                // Its selector no longer names this node (perhaps while the agent was down): let go of what it pinned
+                // here, and remove the entry, which would count a node that is not asked.
+                pins.Restore(name, mine.Pinned);
+                pins.Release(name);
                 _ = status.WriteAsync(name, item.Spec.Images.Count, null, stopping);
             }
             return;
@@ -65,6 +70,10 @@ internal sealed class NodePrewarms(
                     return; // our own status writes come back as MODIFIED events
                 }
                 current.Stop();
+            }
+            else
+            {
+                pins.Restore(name, mine?.Pinned);
             }
             fulfilment = new Fulfilment(item.Metadata.Uid, generation, item.Spec, mine, stopping);
             _known[name] = fulfilment;
@@ -122,7 +131,8 @@ internal sealed class NodePrewarms(
             }
         }
         gone.Stop();
-        logger.LogInformation("ImagePrewarm {Name} no longer applies to this node", name);
+        var released = pins.Release(name);
+        logger.LogInformation("ImagePrewarm {Name} no longer applies to this node; {Released} pins released", name, released);
     }
 
     private async Task FulfilAsync(string name, Fulfilment fulfilment)
@@ -147,6 +157,7 @@ internal sealed class NodePrewarms(
             entry.Message = $"0 of {spec.Images.Count} images";
             await WriteAsync(name, fulfilment, entry, cancellation).ConfigureAwait(false);
             var failures = new List<string>();
+            var pinned = new HashSet<Digest>();
             foreach (var text in spec.Images)
             {
                 if (!ImageReference.TryParse(text, out var image, out var error))
@@ -164,6 +175,11 @@ internal sealed class NodePrewarms(
                     if (finished.Failure == PrewarmFailure.None)
                     {
                         entry.ImagesReady++;
+                        if (spec.Pin && finished.Digest is { } digest)
+                        {
+                            pins.Hold(name, digest);
+                            pinned.Add(digest);
+                        }
                     }
                     else
                     {
@@ -178,9 +194,12 @@ internal sealed class NodePrewarms(
             entry.Message = failures.Count == 0
                 ? $"{entry.ImagesReady} of {spec.Images.Count} images cached"
                 : $"{entry.ImagesReady} of {spec.Images.Count} images cached; {string.Join("; ", failures)}";
+            // What an earlier generation pinned and this one no longer wants is let go.
+            pins.Release(name, keep: pinned);
+            entry.Pinned = pins.PinnedFor(name);
             if (spec.Pin)
             {
-                entry.Message += "; pin: not supported by this agent yet";
+                entry.Message += $", {pinned.Count} pinned";
             }
             await WriteAsync(name, fulfilment, entry, cancellation).ConfigureAwait(false);
             logger.LogInformation("ImagePrewarm {Name}: {Phase}, {Ready} of {Count} images, {Bytes} bytes fetched",
@@ -219,15 +238,16 @@ internal sealed class NodePrewarms(
             }
         }
         var last = fulfilment.Last ?? new NodePrewarmStatus { ObservedGeneration = fulfilment.Generation };
+        var released = pins.Release(name);
         var entry = new NodePrewarmStatus
         {
             Phase = NodePrewarmPhase.Expired,
             ObservedGeneration = fulfilment.Generation,
             ImagesReady = last.ImagesReady,
             BytesFetched = last.BytesFetched,
-            Message = $"expired at {expiry:yyyy-MM-ddTHH:mm:ssZ} (was {last.Phase})",
+            Message = $"expired at {expiry:yyyy-MM-ddTHH:mm:ssZ} (was {last.Phase}); {released} pins released",
         };
-        logger.LogInformation("ImagePrewarm {Name} expired at {Expiry}", name, expiry);
+        logger.LogInformation("ImagePrewarm {Name} expired at {Expiry}; {Released} pins released", name, expiry, released);
         await status.WriteAsync(name, fulfilment.Spec.Images.Count, entry, stopping).ConfigureAwait(false);
     }
 
@@ -236,6 +256,7 @@ internal sealed class NodePrewarms(
         fulfilment.Last = new NodePrewarmStatus
         {
             Phase = entry.Phase, ObservedGeneration = entry.ObservedGeneration, ImagesReady = entry.ImagesReady, BytesFetched = entry.BytesFetched, Message = entry.Message,
+            Pinned = entry.Pinned,
         };
         return status.WriteAsync(name, fulfilment.Spec.Images.Count, entry, cancellation);
     }

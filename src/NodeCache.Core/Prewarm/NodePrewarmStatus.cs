@@ -34,6 +34,11 @@ public sealed class NodePrewarmStatus
     [JsonPropertyName("bytesFetched")]
     public long BytesFetched { get; set; }
 
+    /// <summary>The manifest digests this node pinned for the prewarm (with <c>spec.pin</c>), released when it expires or is deleted.</summary>
+    [JsonPropertyName("pinned")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IList<string>? Pinned { get; set; }
+
     [JsonPropertyName("message")]
     public string Message { get; set; } = "";
 

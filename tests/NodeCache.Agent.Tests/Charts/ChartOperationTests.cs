@@ -137,7 +137,7 @@ public sealed class ChartOperationDefaultsTests(DefaultRender render) : IClassFi
         Assert.Equal("object", nodes["type"].Text);
         var entry = nodes["additionalProperties"];
         Assert.Equal(["Pending", "Pulling", "Ready", "Failed", "Expired"], entry["properties"]["phase"]["enum"].Texts);
-        Assert.Equal(["phase", "observedGeneration", "imagesReady", "bytesFetched", "message", "lastUpdate"], entry["properties"].Keys);
+        Assert.Equal(["phase", "observedGeneration", "imagesReady", "bytesFetched", "pinned", "message", "lastUpdate"], entry["properties"].Keys);
     }
 
     [Fact]

@@ -73,6 +73,13 @@ internal sealed class ClusterPrewarmScenario : IAsyncDisposable
     /// <summary>No blob of <paramref name="image"/> is in <paramref name="node"/>'s cache.</summary>
     public bool HasNone(string node, BuiltImage image) => !IsCached(node, image.ManifestDigest) && image.Blobs.All(b => !IsCached(node, b.Digest));
 
+    /// <summary>Whether <paramref name="node"/>'s agent keeps <paramref name="digest"/> pinned, as its pin file on disk says.</summary>
+    public bool IsPinned(string node, Digest digest)
+    {
+        var file = Path.Combine(_agents[node].CacheDir, Store.Pins.FileName);
+        return File.Exists(file) && File.ReadAllText(file).Contains(digest.ToString(), StringComparison.Ordinal);
+    }
+
     /// <summary>Upstream GETs of each blob of the image, from the registry's own log.</summary>
     public async Task<IReadOnlyList<int>> BlobGetsAsync(BuiltImage image)
     {

@@ -143,6 +143,50 @@ public sealed class ClusterPrewarmTests
     }
 
     [Fact]
+    public async Task Pinned_prewarm_pins_each_image_on_the_node_and_releases_the_pins_when_it_expires()
+    {
+        await using var cluster = await ClusterPrewarmScenario.StartAsync(seed: 610);
+        await cluster.StartNodeAsync("node-a", "pool=gpu");
+        var image = await cluster.PushImageAsync("team/model", SmallLayers);
+
+        var run = await cluster.CliAsync("prewarm", image.Reference(Ns), "--selector", "pool=gpu", "--name", "pinned", "--pin", "--ttl", "6s", "-o", "json");
+
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\n{run.Stdout}\n{run.Stderr}");
+        var ready = JsonNode.Parse(run.Stdout)!["status"]!["nodes"]!["node-a"]!;
+        Assert.Equal([image.ManifestDigest.ToString()], ready["pinned"]!.AsArray().Select(d => d!.GetValue<string>()));
+        Assert.EndsWith(", 1 pinned", ready["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.True(cluster.IsPinned("node-a", image.ManifestDigest), "the agent pinned the image's manifest");
+
+        await cluster.WaitForPhaseAsync("pinned", "node-a", "Expired");
+        Assert.EndsWith("1 pins released", cluster.NodeStatus("pinned", "node-a")!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.False(cluster.IsPinned("node-a", image.ManifestDigest), "the pin is released at expiry");
+        Assert.True(cluster.IsCached("node-a", image), "releasing a pin leaves the image cached, for eviction to judge");
+    }
+
+    [Fact]
+    public async Task Deleting_a_pinned_prewarm_releases_only_pins_no_other_prewarm_holds_even_after_a_restart()
+    {
+        await using var cluster = await ClusterPrewarmScenario.StartAsync(seed: 611);
+        var agent = await cluster.StartNodeAsync("node-a", "pool=gpu");
+        var shared = await cluster.PushImageAsync("team/shared", SmallLayers);
+        var own = await cluster.PushImageAsync("team/own", SmallLayers);
+        cluster.Api.Apply(KubernetesObjects.ImagePrewarm("first", [shared.Reference(Ns), own.Reference(Ns)], pin: true));
+        await cluster.WaitForPhaseAsync("first", "node-a", "Ready");
+        cluster.Api.Apply(KubernetesObjects.ImagePrewarm("second", [shared.Reference(Ns)], pin: true));
+        await cluster.WaitForPhaseAsync("second", "node-a", "Ready");
+
+        // The agent learns from each prewarm's status what it pinned for it.
+        await agent.RestartAsync();
+        await cluster.WaitUntilAsync(() => cluster.LogLines("node-a", "ImagePrewarm second (generation 1) was fulfilled here before") > 0, "the restarted agent saw both prewarms");
+        cluster.Api.Delete("imageprewarms", null, "first");
+        await cluster.WaitUntilAsync(() => !cluster.IsPinned("node-a", own.ManifestDigest), "the image only the deleted prewarm pinned is unpinned");
+        Assert.True(cluster.IsPinned("node-a", shared.ManifestDigest), "the image the other prewarm still pins stays pinned");
+
+        cluster.Api.Delete("imageprewarms", null, "second");
+        await cluster.WaitUntilAsync(() => !cluster.IsPinned("node-a", shared.ManifestDigest), "the last prewarm's pin is released with it");
+    }
+
+    [Fact]
     public async Task Restarted_agent_keeps_its_status_and_fetches_nothing_again_but_a_changed_spec_is_fulfilled_anew()
     {
         await using var cluster = await ClusterPrewarmScenario.StartAsync(seed: 606);
