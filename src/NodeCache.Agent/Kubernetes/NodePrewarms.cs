@@ -175,7 +175,8 @@ internal sealed class NodePrewarms(
                     if (finished.Failure == PrewarmFailure.None)
                     {
                         entry.ImagesReady++;
-                        if (spec.Pin && finished.Digest is { } digest)
+                        // A stopped run pins nothing more: whoever stopped it has released its pins.
+                        if (spec.Pin && finished.Digest is { } digest && !cancellation.IsCancellationRequested)
                         {
                             pins.Hold(name, digest);
                             pinned.Add(digest);
