@@ -16,4 +16,8 @@ internal enum ExitCode
     NotFound = 5,
     /// <summary>This agent does not offer the operation.</summary>
     Unsupported = 6,
+    /// <summary>The Kubernetes API cannot be reached, or refuses (no kubeconfig, RBAC).</summary>
+    ClusterUnavailable = 7,
+    /// <summary>Not every selected node reported within <c>--timeout</c>.</summary>
+    TimedOut = 8,
 }
