@@ -16,4 +16,6 @@ internal enum ExitCode
     NotFound = 5,
     /// <summary>This agent does not offer the operation.</summary>
     Unsupported = 6,
+    /// <summary>The agent kept what was asked to be evicted: it is pinned, kept for a pod, or being served.</summary>
+    Refused = 7,
 }
