@@ -17,7 +17,7 @@ internal static class ControlMessages
             {
                 Image = resolved.Image.ToString(),
                 Digest = resolved.Digest.ToString(),
-                Platform = resolved.Platform,
+                Platform = resolved.Platform.ToString(),
                 Blobs = resolved.Blobs,
                 TotalBytes = resolved.TotalBytes,
             },

@@ -31,7 +31,11 @@ internal sealed class ControlService(
             }
             references.Add(reference);
         }
-        var platform = string.IsNullOrEmpty(request.Platform) ? ImageManifest.CurrentPlatform : request.Platform;
+        var platform = Platform.Current;
+        if (!string.IsNullOrEmpty(request.Platform) && !Platform.TryParse(request.Platform, out platform))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"bad platform '{request.Platform}': os/arch[/variant], e.g. linux/arm64"));
+        }
         foreach (var reference in references)
         {
             logger.LogInformation("Prewarming {Image} for {Platform}", reference, platform);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using NodeCache.Mirror;
 using NodeCache.Oci;
 using NodeCache.Upstream;
@@ -20,7 +19,7 @@ public sealed class PrefetchPlanner(ManifestResolver manifests, UpstreamRules ru
     private const int MaxIndexDepth = 2;
 
     /// <param name="identity">Whose credentials go upstream: a pod's pull secret, or null for the agent's own.</param>
-    public async Task<PlanResult> PlanAsync(ImageReference image, NodePlatform platform, PullIdentity? identity, CancellationToken cancellationToken)
+    public async Task<PlanResult> PlanAsync(ImageReference image, Platform platform, PullIdentity? identity, CancellationToken cancellationToken)
     {
         if (!rules.TryResolve(image.Registry, out var route))
         {
@@ -37,86 +36,22 @@ public sealed class PrefetchPlanner(ManifestResolver manifests, UpstreamRules ru
                     answer.Error?.Status is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden);
             }
             resolved.Add(manifest.Digest);
-            using var document = Parse(manifest);
-            if (document is null)
+            if (ImageManifest.TryParse(manifest.Bytes.Span, manifest.MediaType, out var error) is not { } parsed)
             {
-                return new PlanResult(null, $"manifest {manifest.Digest} of {image} is not JSON");
+                return new PlanResult(null, $"manifest {manifest.Digest} of {image}: {error}");
             }
-            var root = document.RootElement;
-            if (IsIndex(manifest.MediaType, root))
+            if (parsed.IsIndex)
             {
-                if (depth == MaxIndexDepth || SelectPlatform(root, platform) is not { } chosen)
+                if (depth == MaxIndexDepth || parsed.ForPlatform(platform) is not { } chosen)
                 {
                     return new PlanResult(null, $"{image} has no manifest for {platform}");
                 }
-                reference = chosen.ToString();
+                reference = chosen.Digest.ToString();
                 continue;
             }
-            return Blobs(root) is { } blobs
-                ? new PlanResult(new PrefetchPlan(image, resolved, blobs), null)
-                : new PlanResult(null, $"manifest {manifest.Digest} of {image} names no valid config and layers");
+            return parsed.Config is null
+                ? new PlanResult(null, $"manifest {manifest.Digest} of {image} names no config")
+                : new PlanResult(new PrefetchPlan(image, resolved, [.. parsed.RegistryBlobs.Select(b => new PlannedBlob(b.Digest, b.Size))]), null);
         }
     }
-
-    private static JsonDocument? Parse(ManifestContent manifest)
-    {
-        try
-        {
-            return JsonDocument.Parse(manifest.Bytes);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    // Some registries serve an index with a generic media type: the `manifests` array tells it apart.
-    private static bool IsIndex(string mediaType, JsonElement root) =>
-        MediaTypes.IsIndex(mediaType) || (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("manifests", out var list) && list.ValueKind == JsonValueKind.Array);
-
-    private static Digest? SelectPlatform(JsonElement index, NodePlatform platform)
-    {
-        foreach (var entry in index.GetProperty("manifests").EnumerateArray())
-        {
-            if (entry.TryGetProperty("platform", out var described) && platform.Matches(described)
-                && Descriptor(entry) is { } descriptor)
-            {
-                return descriptor.Digest;
-            }
-        }
-        return null;
-    }
-
-    private static List<PlannedBlob>? Blobs(JsonElement manifest)
-    {
-        if (manifest.ValueKind != JsonValueKind.Object || !manifest.TryGetProperty("config", out var config) || Descriptor(config) is not { } configBlob)
-        {
-            return null;
-        }
-        var blobs = new List<PlannedBlob> { configBlob };
-        if (manifest.TryGetProperty("layers", out var layers) && layers.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var layer in layers.EnumerateArray())
-            {
-                // Foreign layers (Windows base images) carry URLs and are not in the registry: skip what names no fetchable blob.
-                if (layer.TryGetProperty("urls", out _) || Descriptor(layer) is not { } blob)
-                {
-                    continue;
-                }
-                if (!blobs.Contains(blob))
-                {
-                    blobs.Add(blob);
-                }
-            }
-        }
-        return blobs;
-    }
-
-    private static PlannedBlob? Descriptor(JsonElement descriptor) =>
-        descriptor.ValueKind == JsonValueKind.Object
-        && descriptor.TryGetProperty("digest", out var digest) && digest.ValueKind == JsonValueKind.String
-        && Digest.TryParse(digest.GetString(), out var parsed)
-        && descriptor.TryGetProperty("size", out var size) && size.ValueKind == JsonValueKind.Number && size.TryGetInt64(out var bytes) && bytes >= 0
-            ? new PlannedBlob(parsed, bytes)
-            : null;
 }

@@ -71,7 +71,7 @@ public sealed class PrefetchQueue : IDisposable
     /// wanter is more urgent. <paramref name="credentials"/> (the wanter's pull secrets that match the image) are tried
     /// before the agent's own.
     /// </summary>
-    public void Want(string wanter, ImageReference image, NodePlatform platform, PrefetchPriority priority, IReadOnlyList<RegistryCredential>? credentials = null)
+    public void Want(string wanter, ImageReference image, Platform platform, PrefetchPriority priority, IReadOnlyList<RegistryCredential>? credentials = null)
     {
         var key = $"{image}|{platform}";
         lock (_gate)
@@ -339,13 +339,13 @@ public sealed class PrefetchQueue : IDisposable
         Cancelled,
     }
 
-    private sealed class Job(string key, ImageReference image, NodePlatform platform, PrefetchPriority priority, long sequence)
+    private sealed class Job(string key, ImageReference image, Platform platform, PrefetchPriority priority, long sequence)
     {
         public string Key { get; } = key;
 
         public ImageReference Image { get; } = image;
 
-        public NodePlatform Platform { get; } = platform;
+        public Platform Platform { get; } = platform;
 
         public PrefetchPriority Priority { get; set; } = priority;
 

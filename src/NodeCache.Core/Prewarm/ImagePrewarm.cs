@@ -24,8 +24,8 @@ public sealed class ImagePrewarm(UpstreamRules rules, ManifestResolver resolver,
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>The steps of prewarming <paramref name="image"/>, ending with one <see cref="PrewarmFinished"/>.</summary>
-    /// <param name="platform"><c>os/arch[/variant]</c> chosen from an index.</param>
-    public async IAsyncEnumerable<PrewarmProgress> RunAsync(ImageReference image, string platform, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="platform">The platform chosen from an index.</param>
+    public async IAsyncEnumerable<PrewarmProgress> RunAsync(ImageReference image, Platform platform, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var channel = Channel.CreateUnbounded<PrewarmProgress>(new UnboundedChannelOptions { SingleReader = true });
         var run = Task.Run(async () =>
@@ -47,7 +47,7 @@ public sealed class ImagePrewarm(UpstreamRules rules, ManifestResolver resolver,
         await run.ConfigureAwait(false);
     }
 
-    private async Task<PrewarmFinished> ProduceAsync(ImageReference image, string platform, ChannelWriter<PrewarmProgress> progress, CancellationToken cancellationToken)
+    private async Task<PrewarmFinished> ProduceAsync(ImageReference image, Platform platform, ChannelWriter<PrewarmProgress> progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         if (!rules.TryResolve(image.Registry, out var route))
@@ -66,7 +66,7 @@ public sealed class ImagePrewarm(UpstreamRules rules, ManifestResolver resolver,
         {
             if (parsed.ForPlatform(platform) is not { } entry)
             {
-                var available = string.Join(", ", parsed.Manifests.Select(m => m.Platform ?? "unknown"));
+                var available = string.Join(", ", parsed.Manifests.Select(m => m.Platform?.ToString() ?? "unknown"));
                 return new PrewarmFinished(image, manifest.Digest, PrewarmFailure.NotFound, $"{image} has no {platform} image (it has {available})", fetched, cached, clock.Elapsed);
             }
             var child = await resolver.ResolveAsync(route, image.Repository, entry.Digest.ToString(), MediaTypes.ManifestAccept, cancellationToken).ConfigureAwait(false);
@@ -83,7 +83,7 @@ public sealed class ImagePrewarm(UpstreamRules rules, ManifestResolver resolver,
         {
             return new PrewarmFinished(image, manifest.Digest, PrewarmFailure.Upstream, $"{image}: {(parsed is null ? error : "an index inside an index")}", fetched, cached, clock.Elapsed);
         }
-        var blobs = parsed.Blobs.ToList();
+        var blobs = parsed.RegistryBlobs.ToList();
         await progress.WriteAsync(new PrewarmResolved(image, manifest.Digest, platform, blobs.Count, blobs.Sum(b => b.Size)), cancellationToken).ConfigureAwait(false);
         using var slots = new SemaphoreSlim(ParallelBlobs);
         var results = await Task.WhenAll(blobs.Select(async blob =>
