@@ -20,4 +20,6 @@ internal enum ExitCode
     ClusterUnavailable = 7,
     /// <summary>Not every selected node reported within <c>--timeout</c>.</summary>
     TimedOut = 8,
+    /// <summary>The agent kept what was asked to be evicted: it is pinned, kept for a pod, or being served.</summary>
+    Refused = 9,
 }

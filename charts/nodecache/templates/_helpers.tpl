@@ -86,6 +86,9 @@ loopback address is the node's own; a wildcard address is probed on loopback.
 {{- if and .Values.caBundle.existingSecret .Values.caBundle.existingConfigMap }}
 {{- fail "caBundle: give existingSecret or existingConfigMap, not both" }}
 {{- end }}
+{{- if and (not (kindIs "invalid" .Values.terminationGracePeriodSeconds)) (le (int .Values.terminationGracePeriodSeconds) (int .Values.shutdownTimeoutSeconds)) }}
+{{- fail "terminationGracePeriodSeconds must exceed shutdownTimeoutSeconds: the kubelet would kill the agent before it drained and checkpointed" }}
+{{- end }}
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.listen) }}
 {{- fail "metrics.serviceMonitor needs metrics.listen: the agent's own listener is on the node's loopback, which Prometheus cannot reach" }}
 {{- end }}
@@ -115,4 +118,13 @@ loopback address is the node's own; a wildcard address is probed on loopback.
 {{/* The port of metrics.listen. */}}
 {{- define "nodecache.metricsPort" -}}
 {{- .Values.metrics.listen | splitList ":" | last }}
+{{- end }}
+
+{{/* The pod's grace period: as given, else the agent's shutdown timeout and 5 s for the final checkpoint after it. */}}
+{{- define "nodecache.terminationGracePeriodSeconds" -}}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
+{{- add (int .Values.shutdownTimeoutSeconds) 5 }}
+{{- else }}
+{{- int .Values.terminationGracePeriodSeconds }}
+{{- end }}
 {{- end }}

@@ -3,6 +3,7 @@ using NodeCache.Agent.Configuration;
 using NodeCache.Control;
 using NodeCache.Fill;
 using NodeCache.Mirror;
+using NodeCache.Prefetch;
 using NodeCache.Prewarm;
 using NodeCache.Pulls;
 using NodeCache.Store;
@@ -34,8 +35,10 @@ internal static class ControlApi
         services.AddSingleton<PullMetrics>();
         services.AddSingleton(sp => new PullTracker(sp.GetRequiredService<PullMetrics>(), TimeProvider.System));
         services.AddSingleton(sp => new ImagePrewarm(
-            sp.GetRequiredService<UpstreamRules>(), sp.GetRequiredService<ManifestResolver>(), sp.GetRequiredService<BlobFills>(), sp.GetRequiredService<BlobStore>()));
+            sp.GetRequiredService<UpstreamRules>(), new PrefetchPlanner(sp.GetRequiredService<ManifestResolver>(), sp.GetRequiredService<UpstreamRules>()),
+            sp.GetRequiredService<BlobFills>(), sp.GetRequiredService<BlobStore>()));
         services.AddSingleton(sp => new CachedImages(sp.GetRequiredService<TagIndex>(), sp.GetRequiredService<BlobIndex>(), sp.GetRequiredService<CacheLayout>()));
+        services.AddSingleton<CacheEdits>();
         services.AddHostedService(sp => new ControlSocketPermissions(socket, sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<ControlSocketPermissions>>()));
     }
 

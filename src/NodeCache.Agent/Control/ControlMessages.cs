@@ -17,7 +17,7 @@ internal static class ControlMessages
             {
                 Image = resolved.Image.ToString(),
                 Digest = resolved.Digest.ToString(),
-                Platform = resolved.Platform,
+                Platform = resolved.Platform.ToString(),
                 Blobs = resolved.Blobs,
                 TotalBytes = resolved.TotalBytes,
             },
@@ -64,7 +64,7 @@ internal static class ControlMessages
         _ => throw new ArgumentOutOfRangeException(nameof(step), step.GetType().Name, "unknown prewarm step"),
     };
 
-    public static CachedImage From(NodeCache.Store.CachedImage image) => new()
+    public static CachedImage From(NodeCache.Store.CachedImage image, bool pinned) => new()
     {
         Image = $"{image.Registry}/{image.Repository}:{image.Tag}",
         Digest = image.Digest.ToString(),
@@ -72,6 +72,7 @@ internal static class ControlMessages
         Size = image.Size,
         Blobs = image.Blobs,
         LastUsed = Timestamp.FromDateTimeOffset(image.LastUsed),
+        Pinned = pinned,
     };
 
     public static PullEvent From(ImagePull pull) => new()

@@ -6,22 +6,18 @@ using NodeCache.Oci;
 using NodeCache.Prewarm;
 using NodeCache.Pulls;
 using NodeCache.Store;
-using BlobState = NodeCache.Store.BlobState;
 using CachedImages = NodeCache.Store.CachedImages;
 
 namespace NodeCache.Agent.Control;
 
 /// <summary>The control API: prewarm, list, stats and the live pulls, answered from the same cache and fills the registry API uses.</summary>
 internal sealed class ControlService(
-    ImagePrewarm prewarm, CachedImages images, BlobIndex blobs, BlobFills fills, PullTracker pulls, AgentOptions options, ILogger<ControlService> logger)
+    ImagePrewarm prewarm, CachedImages images, BlobFills fills, PullTracker pulls, AgentOptions options, CacheEdits edits, BlobEviction eviction, Pins pins,
+    ILogger<ControlService> logger)
     : CacheControl.CacheControlBase
 {
     public override async Task Prewarm(PrewarmRequest request, IServerStreamWriter<PrewarmEvent> responseStream, ServerCallContext context)
     {
-        if (request.Pin)
-        {
-            throw new RpcException(new Status(StatusCode.Unimplemented, "pinning is not available in this agent: prewarm without --pin"));
-        }
         if (request.Images.Count == 0)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "name at least one image"));
@@ -35,7 +31,11 @@ internal sealed class ControlService(
             }
             references.Add(reference);
         }
-        var platform = string.IsNullOrEmpty(request.Platform) ? ImageManifest.CurrentPlatform : request.Platform;
+        var platform = Platform.Current;
+        if (!string.IsNullOrEmpty(request.Platform) && !Platform.TryParse(request.Platform, out platform))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"bad platform '{request.Platform}': os/arch[/variant], e.g. linux/arm64"));
+        }
         foreach (var reference in references)
         {
             logger.LogInformation("Prewarming {Image} for {Platform}", reference, platform);
@@ -45,47 +45,49 @@ internal sealed class ControlService(
                 {
                     logger.LogWarning("Prewarm of {Image} failed: {Message}", failed.Image, failed.Message);
                 }
-                await responseStream.WriteAsync(ControlMessages.From(step), context.CancellationToken).ConfigureAwait(false);
+                var message = ControlMessages.From(step);
+                // Pinned by the reference as named, once fetched: a tag pin follows the tag, as pinning it later would.
+                if (request.Pin && step is PrewarmFinished { Failure: PrewarmFailure.None })
+                {
+                    pins.Pin(PinnedImage.From(reference));
+                    message.Done.Pinned = true;
+                }
+                await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
             }
         }
     }
 
     public override Task<ListImagesResponse> ListImages(ListImagesRequest request, ServerCallContext context)
     {
+        var pinned = edits.Pinned();
         var response = new ListImagesResponse();
-        response.Images.AddRange(images.List().Select(ControlMessages.From));
+        response.Images.AddRange(images.List().Select(image => ControlMessages.From(image, pinned.Contains(image.Digest))));
         return Task.FromResult(response);
     }
 
     public override Task<CacheStats> GetStats(GetStatsRequest request, ServerCallContext context)
     {
-        long used = 0, count = 0;
-        foreach (var (_, record) in blobs.Entries())
-        {
-            if (record.State == BlobState.Committed)
-            {
-                used += record.Size;
-                count++;
-            }
-        }
+        var usage = eviction.Usage();
         var drive = new DriveInfo(options.CacheDir);
         return Task.FromResult(new CacheStats
         {
-            UsedBytes = used,
-            Blobs = count,
+            UsedBytes = usage.UsedBytes,
+            Blobs = usage.Blobs,
             Images = images.TagCount,
-            CapacityBytes = options.CacheSize.Resolve(drive.TotalSize),
+            CapacityBytes = usage.CapacityBytes,
+            PinnedBytes = edits.Bytes(edits.Pinned()),
+            Evictions = usage.Evictions,
             FilesystemFreeBytes = drive.AvailableFreeSpace,
             FillsInFlight = fills.Count,
             CacheDir = options.CacheDir,
         });
     }
 
-    public override Task<EvictResponse> Evict(EvictRequest request, ServerCallContext context) => throw NotAvailable("evict");
+    public override Task<EvictResponse> Evict(EvictRequest request, ServerCallContext context) => Task.FromResult(edits.Evict(request.Target));
 
-    public override Task<PinResponse> Pin(PinRequest request, ServerCallContext context) => throw NotAvailable("pin");
+    public override Task<PinResponse> Pin(PinRequest request, ServerCallContext context) => Task.FromResult(edits.Pin(request.Target));
 
-    public override Task<UnpinResponse> Unpin(UnpinRequest request, ServerCallContext context) => throw NotAvailable("unpin");
+    public override Task<UnpinResponse> Unpin(UnpinRequest request, ServerCallContext context) => Task.FromResult(edits.Unpin(request.Target));
 
     public override async Task WatchPulls(WatchPullsRequest request, IServerStreamWriter<PullEvent> responseStream, ServerCallContext context)
     {
@@ -113,7 +115,4 @@ internal sealed class ControlService(
         {
         }
     }
-
-    private static RpcException NotAvailable(string what) =>
-        new(new Status(StatusCode.Unimplemented, $"{what} is not available in this agent version"));
 }

@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using NodeCache.Oci;
 using NodeCache.Prefetch;
 
 namespace NodeCache.Agent.Kubernetes;
@@ -10,7 +11,7 @@ internal static class NodePlatformReader
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
     /// <summary>The node's platform, asking until the API answers (the agent may start before the API is reachable).</summary>
-    public static async Task<NodePlatform> ReadAsync(IKubernetes client, string nodeName, ILogger logger, CancellationToken stopping) =>
+    public static async Task<Platform> ReadAsync(IKubernetes client, string nodeName, ILogger logger, CancellationToken stopping) =>
         Of(await ReadNodeAsync(client, nodeName, logger, stopping).ConfigureAwait(false));
 
     /// <summary>The Node object, asking until the API answers.</summary>
@@ -32,14 +33,14 @@ internal static class NodePlatformReader
         }
     }
 
-    public static NodePlatform Of(V1Node node)
+    public static Platform Of(V1Node node)
     {
         IDictionary<string, string> labels = node.Metadata.Labels ?? new Dictionary<string, string>();
         var os = (labels.TryGetValue("kubernetes.io/os", out var o) ? o : null) ?? node.Status?.NodeInfo?.OperatingSystem ?? "linux";
         var architecture = (labels.TryGetValue("kubernetes.io/arch", out var a) ? a : null) ?? node.Status?.NodeInfo?.Architecture ?? "amd64";
         // Kubernetes publishes no variant; a node that needs one (32-bit arm) can carry it as a label.
         var variant = labels.TryGetValue(VariantLabel, out var v) ? v : null;
-        return new NodePlatform(os, architecture, variant);
+        return new Platform(os, architecture, variant);
     }
 
     /// <summary>The label that names a node's CPU variant (<c>v7</c>), which Kubernetes itself does not publish.</summary>

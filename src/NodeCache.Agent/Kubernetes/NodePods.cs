@@ -1,4 +1,5 @@
 using k8s.Models;
+using NodeCache.Oci;
 using NodeCache.Prefetch;
 using NodeCache.Upstream;
 
@@ -10,7 +11,7 @@ namespace NodeCache.Agent.Kubernetes;
 /// checks (the images every pod names). A pod that is deleted or ends releases its images.
 /// </summary>
 internal sealed class NodePods(
-    PrefetchQueue queue, PrivateImagePolicy privateImages, NodeWorkloads workloads, PodPullSecrets? pullSecrets, NodePlatform platform, ILogger logger, CancellationToken stopping)
+    PrefetchQueue queue, PrivateImagePolicy privateImages, NodeWorkloads workloads, PodPullSecrets? pullSecrets, Platform platform, ILogger logger, CancellationToken stopping)
     : IWatchTarget<V1Pod>
 {
     private readonly Lock _gate = new();

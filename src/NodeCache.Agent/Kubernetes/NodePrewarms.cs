@@ -13,7 +13,7 @@ namespace NodeCache.Agent.Kubernetes;
 /// selecting this node.
 /// </summary>
 internal sealed class NodePrewarms(
-    ImagePrewarm prewarm, PrewarmPins pins, PrewarmStatusWriter status, string nodeName, IDictionary<string, string> nodeLabels, NodePlatform platform,
+    ImagePrewarm prewarm, PrewarmPins pins, PrewarmStatusWriter status, string nodeName, IDictionary<string, string> nodeLabels, Platform platform,
     TimeProvider time, ILogger logger, CancellationToken stopping) : IWatchTarget<ImagePrewarmResource>, IDisposable
 {
     private readonly Lock _gate = new();
@@ -151,7 +151,14 @@ internal sealed class NodePrewarms(
         }
         try
         {
-            var target = string.IsNullOrEmpty(spec.Platform) ? platform.ToString() : spec.Platform;
+            var target = platform;
+            if (!string.IsNullOrEmpty(spec.Platform) && !Platform.TryParse(spec.Platform, out target))
+            {
+                entry.Phase = NodePrewarmPhase.Failed;
+                entry.Message = $"spec.platform '{spec.Platform}' is not os/architecture[/variant]";
+                await WriteAsync(name, fulfilment, entry, cancellation).ConfigureAwait(false);
+                return;
+            }
             logger.LogInformation("Fulfilling ImagePrewarm {Name} (generation {Generation}): {Count} images for {Platform}", name, fulfilment.Generation, spec.Images.Count, target);
             entry.Phase = NodePrewarmPhase.Pulling;
             entry.Message = $"0 of {spec.Images.Count} images";

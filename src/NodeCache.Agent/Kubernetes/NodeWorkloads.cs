@@ -9,7 +9,7 @@ namespace NodeCache.Agent.Kubernetes;
 /// The Deployments, StatefulSets and DaemonSets that run pods on this node now. When one changes the images of its pod
 /// template, its rolling update will replace those pods here: the new images are queued before the scheduler acts.
 /// </summary>
-internal sealed class NodeWorkloads(PrefetchQueue queue, NodePlatform platform, ILogger logger)
+internal sealed class NodeWorkloads(PrefetchQueue queue, Platform platform, ILogger logger)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, string> _workloadOfPod = new(StringComparer.Ordinal);

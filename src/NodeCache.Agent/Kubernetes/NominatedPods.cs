@@ -1,4 +1,5 @@
 using k8s.Models;
+using NodeCache.Oci;
 using NodeCache.Prefetch;
 
 namespace NodeCache.Agent.Kubernetes;
@@ -7,7 +8,7 @@ namespace NodeCache.Agent.Kubernetes;
 /// Pods not yet bound whose <c>status.nominatedNodeName</c> is this node: the scheduler is preempting room for them here,
 /// so their images are queued (after the bound pods) before the binding arrives.
 /// </summary>
-internal sealed class NominatedPods(PrefetchQueue queue, NodePlatform platform, string nodeName) : IWatchTarget<V1Pod>
+internal sealed class NominatedPods(PrefetchQueue queue, Platform platform, string nodeName) : IWatchTarget<V1Pod>
 {
     private readonly Lock _gate = new();
     private readonly HashSet<string> _nominated = new(StringComparer.Ordinal);

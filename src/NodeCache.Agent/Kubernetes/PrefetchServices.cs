@@ -29,7 +29,7 @@ internal static class PrefetchServices
             sp.GetRequiredService<PrefetchPlanner>(), sp.GetRequiredService<BlobFills>(), sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<UpstreamRules>(),
             sp.GetRequiredService<PrefetchMetrics>(), sp.GetRequiredService<PrefetchLeadTimes>(),
             new PrefetchOptions { Concurrency = options.PrefetchConcurrency, BytesPerSecond = options.PrefetchBandwidth },
-            sp.GetRequiredService<ILogger<PrefetchQueue>>(), sp.GetRequiredService<PrivateImagePolicy>()));
+            sp.GetRequiredService<ILogger<PrefetchQueue>>(), sp.GetRequiredService<PrivateImagePolicy>(), sp.GetRequiredService<RetainedBlobs>()));
         services.AddSingleton(client!);
         services.AddHostedService<PrefetchWatcher>();
         return services;

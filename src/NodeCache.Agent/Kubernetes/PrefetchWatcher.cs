@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using NodeCache.Agent.Configuration;
+using NodeCache.Oci;
 using NodeCache.Prefetch;
 
 namespace NodeCache.Agent.Kubernetes;
@@ -13,7 +14,7 @@ internal sealed class PrefetchWatcher(
     {
         var logger = loggers.CreateLogger<PrefetchWatcher>();
         var nodeName = options.NodeName!;
-        NodePlatform platform;
+        Platform platform;
         try
         {
             platform = await NodePlatformReader.ReadAsync(client, nodeName, logger, stoppingToken).ConfigureAwait(false);

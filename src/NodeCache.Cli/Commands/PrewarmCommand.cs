@@ -210,7 +210,7 @@ internal static class PrewarmCommand
             table.AddRow(
                 Markup.Escape(image.Image), Short(image.Digest), ByteSize.Format(image.BytesFetched), ByteSize.Format(image.BytesCached),
                 $"{elapsed.TotalSeconds:0.0}s", ByteSize.Rate(image.BytesFetched, elapsed),
-                image.Error switch { ImageError.None => "ok", ImageError.NotFound => "not found", ImageError.NoUpstream => "no upstream", _ => "failed" });
+                image.Error switch { ImageError.None when image.Pinned => "ok, pinned", ImageError.None => "ok", ImageError.NotFound => "not found", ImageError.NoUpstream => "no upstream", _ => "failed" });
         }
         AnsiConsole.Write(table);
         var ok = done.Count(d => d.Error == ImageError.None);

@@ -1,10 +1,12 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace NodeCache.Oci;
 
-/// <summary>A content descriptor from a manifest or an index: what a blob is, its digest and size, and for an index entry its platform.</summary>
-public sealed record Descriptor(string MediaType, Digest Digest, long Size, string? Platform = null);
+/// <summary>
+/// A content descriptor from a manifest or an index: what a blob is, its digest and size, for an index entry its platform,
+/// and for a foreign layer (a Windows base image's) the URLs it is fetched from instead of the registry.
+/// </summary>
+public sealed record Descriptor(string MediaType, Digest Digest, long Size, Platform? Platform = null, bool IsForeign = false);
 
 /// <summary>
 /// What a pull needs from a manifest's JSON: an image manifest's config and layers, or an index's manifests by platform.
@@ -12,20 +14,11 @@ public sealed record Descriptor(string MediaType, Digest Digest, long Size, stri
 /// </summary>
 public sealed record ImageManifest(bool IsIndex, Descriptor? Config, IReadOnlyList<Descriptor> Layers, IReadOnlyList<Descriptor> Manifests)
 {
-    /// <summary>The platform this process runs on, as an index names platforms: <c>linux/amd64</c>, <c>linux/arm64</c>.</summary>
-    public static string CurrentPlatform { get; } = "linux/" + RuntimeInformation.OSArchitecture switch
-    {
-        Architecture.X64 => "amd64",
-        Architecture.Arm64 => "arm64",
-        Architecture.Arm => "arm",
-        Architecture.X86 => "386",
-        Architecture.S390x => "s390x",
-        Architecture.Ppc64le => "ppc64le",
-        var other => other.ToString().ToLowerInvariant(),
-    };
-
     /// <summary>Config first, then layers: the blobs an image manifest names.</summary>
     public IEnumerable<Descriptor> Blobs => Config is null ? Layers : Layers.Prepend(Config);
+
+    /// <summary>The blobs a registry serves: config and layers without the foreign ones, each once.</summary>
+    public IEnumerable<Descriptor> RegistryBlobs => Blobs.Where(b => !b.IsForeign).DistinctBy(b => b.Digest);
 
     /// <summary>The manifest parsed, or null with the reason when the bytes are not a manifest or index.</summary>
     public static ImageManifest? TryParse(ReadOnlySpan<byte> json, string mediaType, out string error)
@@ -50,10 +43,13 @@ public sealed record ImageManifest(bool IsIndex, Descriptor? Config, IReadOnlyLi
         }
     }
 
-    /// <summary>The index entry for <paramref name="platform"/> (<c>os/arch[/variant]</c>); a platform without variant matches any variant.</summary>
-    public Descriptor? ForPlatform(string platform) =>
-        Manifests.FirstOrDefault(m => m.Platform == platform)
-        ?? Manifests.FirstOrDefault(m => m.Platform is { } p && p.StartsWith(platform + "/", StringComparison.Ordinal));
+    /// <summary>The index entry that runs on <paramref name="platform"/>: the exact one if listed, else the first that matches (see <see cref="Platform.Matches"/>).</summary>
+    public Descriptor? ForPlatform(Platform platform)
+    {
+        ArgumentNullException.ThrowIfNull(platform);
+        return Manifests.FirstOrDefault(m => m.Platform is { } p && platform.IsExactly(p))
+            ?? Manifests.FirstOrDefault(m => m.Platform is { } p && platform.Matches(p));
+    }
 
     private static Descriptor[] Descriptors(JsonElement root, string name) =>
         root.TryGetProperty(name, out var items) && items.ValueKind == JsonValueKind.Array
@@ -62,19 +58,23 @@ public sealed record ImageManifest(bool IsIndex, Descriptor? Config, IReadOnlyLi
 
     private static Descriptor ReadDescriptor(JsonElement element)
     {
-        string? platform = null;
+        Platform? platform = null;
         if (element.TryGetProperty("platform", out var p) && p.ValueKind == JsonValueKind.Object)
         {
-            platform = $"{p.GetProperty("os").GetString()}/{p.GetProperty("architecture").GetString()}";
-            if (p.TryGetProperty("variant", out var variant) && variant.GetString() is { Length: > 0 } v)
-            {
-                platform += "/" + v;
-            }
+            platform = new Platform(
+                p.GetProperty("os").GetString() ?? "", p.GetProperty("architecture").GetString() ?? "",
+                p.TryGetProperty("variant", out var variant) && variant.GetString() is { Length: > 0 } v ? v : null);
+        }
+        var size = element.GetProperty("size").GetInt64();
+        if (size < 0)
+        {
+            throw new FormatException($"descriptor size {size} is negative");
         }
         return new Descriptor(
             element.TryGetProperty("mediaType", out var m) ? m.GetString() ?? MediaTypes.OctetStream : MediaTypes.OctetStream,
             Digest.Parse(element.GetProperty("digest").GetString() ?? ""),
-            element.GetProperty("size").GetInt64(),
-            platform);
+            size,
+            platform,
+            IsForeign: element.TryGetProperty("urls", out _));
     }
 }

@@ -1,18 +1,35 @@
-using System.Text.Json;
+using System.Net;
 using NodeCache.Mirror;
 using NodeCache.Oci;
 using NodeCache.Upstream;
 
 namespace NodeCache.Prefetch;
 
-/// <summary>A plan, or why there is none (the upstream refused, the image has no manifest for the node's platform...).</summary>
-/// <param name="Denied">The upstream refused the credentials used: others may do.</param>
-public readonly record struct PlanResult(PrefetchPlan? Plan, string? Problem, bool Denied = false);
+/// <summary>Why an image has no plan.</summary>
+public enum PlanFailure
+{
+    None,
+    NoUpstream,
+
+    /// <summary>The upstream has no such manifest, or the index has no entry for the platform.</summary>
+    NotFound,
+
+    /// <summary>The upstream refused the credentials used: others may do.</summary>
+    Denied,
+    Upstream,
+}
+
+/// <summary>A plan, or why there is none (the upstream refused, the image has no manifest for the platform...).</summary>
+/// <param name="Manifest">The last manifest resolved before the planning failed, if any.</param>
+public readonly record struct PlanResult(PrefetchPlan? Plan, string? Problem, PlanFailure Failure = PlanFailure.None, Digest? Manifest = null)
+{
+    public bool Denied => Failure == PlanFailure.Denied;
+}
 
 /// <summary>
 /// Turns an image reference into a <see cref="PrefetchPlan"/> through the mirror's own <see cref="ManifestResolver"/>: a
-/// tag is resolved (and revalidated) exactly as a pull would, an index picks the node's platform, and every manifest
-/// read on the way is cached, so the kubelet's resolve that follows is a hit.
+/// tag is resolved (and revalidated) exactly as a pull would, an index picks the platform's entry, and every manifest
+/// read on the way is cached, so the kubelet's resolve that follows is a hit. Prefetch and prewarm both plan with it.
 /// </summary>
 public sealed class PrefetchPlanner(ManifestResolver manifests, UpstreamRules rules)
 {
@@ -20,103 +37,66 @@ public sealed class PrefetchPlanner(ManifestResolver manifests, UpstreamRules ru
     private const int MaxIndexDepth = 2;
 
     /// <param name="identity">Whose credentials go upstream: a pod's pull secret, or null for the agent's own.</param>
-    public async Task<PlanResult> PlanAsync(ImageReference image, NodePlatform platform, PullIdentity? identity, CancellationToken cancellationToken)
+    public async Task<PlanResult> PlanAsync(ImageReference image, Platform platform, PullIdentity? identity, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(image);
         if (!rules.TryResolve(image.Registry, out var route))
         {
-            return new PlanResult(null, $"no upstream is configured for registry {image.Registry}");
+            return new PlanResult(null, $"no upstream is configured for registry {image.Registry}", PlanFailure.NoUpstream);
         }
         var resolved = new List<Digest>();
+        long fetched = 0, cached = 0;
         var reference = image.Reference;
         for (var depth = 0; ; depth++)
         {
             var answer = await manifests.ResolveAsync(route, image.Repository, reference, null, cancellationToken, identity).ConfigureAwait(false);
+            Digest? last = resolved.Count > 0 ? resolved[^1] : null;
             if (answer.Manifest is not { } manifest)
             {
-                return new PlanResult(null, answer.Error?.Message ?? $"manifest {image} could not be resolved",
-                    answer.Error?.Status is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden);
+                var failure = answer.Error?.Status switch
+                {
+                    HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => PlanFailure.Denied,
+                    HttpStatusCode.NotFound => PlanFailure.NotFound,
+                    _ => PlanFailure.Upstream,
+                };
+                return new PlanResult(null, Describe(answer.Error) ?? $"manifest {reference} could not be resolved", failure, last);
             }
             resolved.Add(manifest.Digest);
-            using var document = Parse(manifest);
-            if (document is null)
+            if (answer.Source == ManifestSource.Upstream)
             {
-                return new PlanResult(null, $"manifest {manifest.Digest} of {image} is not JSON");
+                fetched += manifest.Bytes.Length;
             }
-            var root = document.RootElement;
-            if (IsIndex(manifest.MediaType, root))
+            else
             {
-                if (depth == MaxIndexDepth || SelectPlatform(root, platform) is not { } chosen)
+                cached += manifest.Bytes.Length;
+            }
+            if (ImageManifest.TryParse(manifest.Bytes.Span, manifest.MediaType, out var error) is not { } parsed)
+            {
+                return new PlanResult(null, $"manifest {manifest.Digest}: {error}", PlanFailure.Upstream, manifest.Digest);
+            }
+            if (parsed.IsIndex)
+            {
+                if (depth == MaxIndexDepth)
                 {
-                    return new PlanResult(null, $"{image} has no manifest for {platform}");
+                    return new PlanResult(null, $"index {manifest.Digest} is nested deeper than {MaxIndexDepth}", PlanFailure.Upstream, manifest.Digest);
                 }
-                reference = chosen.ToString();
+                if (parsed.ForPlatform(platform) is not { } chosen)
+                {
+                    var available = string.Join(", ", parsed.Manifests.Select(m => m.Platform?.ToString() ?? "unknown"));
+                    return new PlanResult(null, $"no {platform} image (it has {available})", PlanFailure.NotFound, manifest.Digest);
+                }
+                reference = chosen.Digest.ToString();
                 continue;
             }
-            return Blobs(root) is { } blobs
-                ? new PlanResult(new PrefetchPlan(image, resolved, blobs), null)
-                : new PlanResult(null, $"manifest {manifest.Digest} of {image} names no valid config and layers");
+            return parsed.Config is null
+                ? new PlanResult(null, $"manifest {manifest.Digest} names no config", PlanFailure.Upstream, manifest.Digest)
+                : new PlanResult(new PrefetchPlan(image, resolved, [.. parsed.RegistryBlobs.Select(b => new PlannedBlob(b.Digest, b.Size))], fetched, cached), null);
         }
     }
 
-    private static JsonDocument? Parse(ManifestContent manifest)
-    {
-        try
-        {
-            return JsonDocument.Parse(manifest.Bytes);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    // Some registries serve an index with a generic media type: the `manifests` array tells it apart.
-    private static bool IsIndex(string mediaType, JsonElement root) =>
-        MediaTypes.IsIndex(mediaType) || (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("manifests", out var list) && list.ValueKind == JsonValueKind.Array);
-
-    private static Digest? SelectPlatform(JsonElement index, NodePlatform platform)
-    {
-        foreach (var entry in index.GetProperty("manifests").EnumerateArray())
-        {
-            if (entry.TryGetProperty("platform", out var described) && platform.Matches(described)
-                && Descriptor(entry) is { } descriptor)
-            {
-                return descriptor.Digest;
-            }
-        }
-        return null;
-    }
-
-    private static List<PlannedBlob>? Blobs(JsonElement manifest)
-    {
-        if (manifest.ValueKind != JsonValueKind.Object || !manifest.TryGetProperty("config", out var config) || Descriptor(config) is not { } configBlob)
-        {
-            return null;
-        }
-        var blobs = new List<PlannedBlob> { configBlob };
-        if (manifest.TryGetProperty("layers", out var layers) && layers.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var layer in layers.EnumerateArray())
-            {
-                // Foreign layers (Windows base images) carry URLs and are not in the registry: skip what names no fetchable blob.
-                if (layer.TryGetProperty("urls", out _) || Descriptor(layer) is not { } blob)
-                {
-                    continue;
-                }
-                if (!blobs.Contains(blob))
-                {
-                    blobs.Add(blob);
-                }
-            }
-        }
-        return blobs;
-    }
-
-    private static PlannedBlob? Descriptor(JsonElement descriptor) =>
-        descriptor.ValueKind == JsonValueKind.Object
-        && descriptor.TryGetProperty("digest", out var digest) && digest.ValueKind == JsonValueKind.String
-        && Digest.TryParse(digest.GetString(), out var parsed)
-        && descriptor.TryGetProperty("size", out var size) && size.ValueKind == JsonValueKind.Number && size.TryGetInt64(out var bytes) && bytes >= 0
-            ? new PlannedBlob(parsed, bytes)
-            : null;
+    // The registry's own words, when it gave any, say more than the status: Harbor names the policy that refused an image.
+    private static string? Describe(MirrorError? error) =>
+        error is null ? null
+        : OciErrorBody.TryRead(error.UpstreamBody, out var said) && said is not null ? $"{error.Message} ({said})"
+        : error.Message;
 }

@@ -16,6 +16,9 @@ namespace NodeCache.Prefetch;
 /// </summary>
 public sealed class PrefetchQueue : IDisposable
 {
+    /// <summary>The name under which the queue keeps its wanted images' blobs in <see cref="RetainedBlobs"/>.</summary>
+    public const string RetainedBy = "prefetch";
+
     private readonly PrefetchPlanner _planner;
     private readonly BlobFills _fills;
     private readonly BlobStore _store;
@@ -25,6 +28,7 @@ public sealed class PrefetchQueue : IDisposable
     private readonly PrefetchOptions _options;
     private readonly BandwidthLimit? _bandwidth;
     private readonly PrivateImagePolicy? _policy;
+    private readonly RetainedBlobs? _retained;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Job> _jobs = new(StringComparer.Ordinal);
@@ -33,9 +37,10 @@ public sealed class PrefetchQueue : IDisposable
 
     public PrefetchQueue(
         PrefetchPlanner planner, BlobFills fills, BlobStore store, UpstreamRules rules, PrefetchMetrics metrics, PrefetchLeadTimes leadTimes,
-        PrefetchOptions options, ILogger logger, PrivateImagePolicy? policy = null)
+        PrefetchOptions options, ILogger logger, PrivateImagePolicy? policy = null, RetainedBlobs? retained = null)
     {
         _policy = policy;
+        _retained = retained;
         _planner = planner;
         _fills = fills;
         _store = store;
@@ -66,7 +71,7 @@ public sealed class PrefetchQueue : IDisposable
     /// wanter is more urgent. <paramref name="credentials"/> (the wanter's pull secrets that match the image) are tried
     /// before the agent's own.
     /// </summary>
-    public void Want(string wanter, ImageReference image, NodePlatform platform, PrefetchPriority priority, IReadOnlyList<RegistryCredential>? credentials = null)
+    public void Want(string wanter, ImageReference image, Platform platform, PrefetchPriority priority, IReadOnlyList<RegistryCredential>? credentials = null)
     {
         var key = $"{image}|{platform}";
         lock (_gate)
@@ -74,6 +79,10 @@ public sealed class PrefetchQueue : IDisposable
             if (_jobs.TryGetValue(key, out var job))
             {
                 var isNew = job.Wanters.Add(wanter);
+                if (isNew && job.Wanters.Count == 1)
+                {
+                    PublishInUse();
+                }
                 var moreCredentials = job.AddCredentials(credentials);
                 if (priority < job.Priority)
                 {
@@ -123,6 +132,10 @@ public sealed class PrefetchQueue : IDisposable
                 {
                     _jobs.Remove(job.Key);
                 }
+                if (job.Plan is not null)
+                {
+                    PublishInUse();
+                }
             }
         }
     }
@@ -130,14 +143,31 @@ public sealed class PrefetchQueue : IDisposable
     /// <summary>Every digest (manifests, configs, layers) of the cached images that some pod on this node still wants.</summary>
     public IReadOnlySet<Digest> DigestsInUse()
     {
-        var digests = new HashSet<Digest>();
         lock (_gate)
         {
-            foreach (var job in _jobs.Values.Where(j => j.Wanters.Count > 0 && j.Plan is not null))
-            {
-                digests.UnionWith(job.Plan!.Manifests);
-                digests.UnionWith(job.Plan.Blobs.Select(b => b.Digest));
-            }
+            return InUse();
+        }
+    }
+
+    // Under the gate: whenever the set changes, eviction is told before anything else can change it again.
+    private void PublishInUse()
+    {
+        if (_retained is null)
+        {
+            return;
+        }
+        var inUse = InUse();
+        _retained.Replace(RetainedBy, inUse);
+        _logger.LogInformation("Keeping {Blobs} blobs of the images of pods on this node from eviction", inUse.Count);
+    }
+
+    private HashSet<Digest> InUse()
+    {
+        var digests = new HashSet<Digest>();
+        foreach (var job in _jobs.Values.Where(j => j.Wanters.Count > 0 && j.Plan is not null))
+        {
+            digests.UnionWith(job.Plan!.Manifests);
+            digests.UnionWith(job.Plan.Blobs.Select(b => b.Digest));
         }
         return digests;
     }
@@ -262,6 +292,8 @@ public sealed class PrefetchQueue : IDisposable
         lock (_gate)
         {
             job.Plan = plan;
+            // Kept from the plan on, before the blobs are fetched: a pass in between must not take what was just fetched.
+            PublishInUse();
         }
         long fetched = 0;
         var alreadyCached = 0;
@@ -307,13 +339,13 @@ public sealed class PrefetchQueue : IDisposable
         Cancelled,
     }
 
-    private sealed class Job(string key, ImageReference image, NodePlatform platform, PrefetchPriority priority, long sequence)
+    private sealed class Job(string key, ImageReference image, Platform platform, PrefetchPriority priority, long sequence)
     {
         public string Key { get; } = key;
 
         public ImageReference Image { get; } = image;
 
-        public NodePlatform Platform { get; } = platform;
+        public Platform Platform { get; } = platform;
 
         public PrefetchPriority Priority { get; set; } = priority;
 

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using NodeCache.Fill;
 using NodeCache.Mirror;
+using NodeCache.Prefetch;
 using NodeCache.Oci;
 using NodeCache.Store;
 using NodeCache.Upstream;
@@ -11,11 +12,11 @@ using NodeCache.Upstream;
 namespace NodeCache.Prewarm;
 
 /// <summary>
-/// Brings one image into the cache before anyone pulls it: resolves its manifest (choosing a platform from an index) with
-/// the <see cref="ManifestResolver"/> and fetches its config and layers with <see cref="BlobFills"/>, the same fills the
-/// registry API serves from, so a pull that arrives meanwhile follows the fill instead of starting another.
+/// Brings one image into the cache before anyone pulls it: plans it as prefetch does (<see cref="PrefetchPlanner"/>: its
+/// manifests, choosing a platform from an index) and fetches its config and layers with <see cref="BlobFills"/>, the same
+/// fills the registry API serves from, so a pull that arrives meanwhile follows the fill instead of starting another.
 /// </summary>
-public sealed class ImagePrewarm(UpstreamRules rules, ManifestResolver resolver, BlobFills fills, BlobStore store)
+public sealed class ImagePrewarm(UpstreamRules rules, PrefetchPlanner planner, BlobFills fills, BlobStore store)
 {
     // Blobs fetched at once for one image: containerd's own default for parallel layer downloads.
     private const int ParallelBlobs = 3;
@@ -24,8 +25,8 @@ public sealed class ImagePrewarm(UpstreamRules rules, ManifestResolver resolver,
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>The steps of prewarming <paramref name="image"/>, ending with one <see cref="PrewarmFinished"/>.</summary>
-    /// <param name="platform"><c>os/arch[/variant]</c> chosen from an index.</param>
-    public async IAsyncEnumerable<PrewarmProgress> RunAsync(ImageReference image, string platform, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="platform">The platform chosen from an index.</param>
+    public async IAsyncEnumerable<PrewarmProgress> RunAsync(ImageReference image, Platform platform, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var channel = Channel.CreateUnbounded<PrewarmProgress>(new UnboundedChannelOptions { SingleReader = true });
         var run = Task.Run(async () =>
@@ -47,48 +48,32 @@ public sealed class ImagePrewarm(UpstreamRules rules, ManifestResolver resolver,
         await run.ConfigureAwait(false);
     }
 
-    private async Task<PrewarmFinished> ProduceAsync(ImageReference image, string platform, ChannelWriter<PrewarmProgress> progress, CancellationToken cancellationToken)
+    private async Task<PrewarmFinished> ProduceAsync(ImageReference image, Platform platform, ChannelWriter<PrewarmProgress> progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         if (!rules.TryResolve(image.Registry, out var route))
         {
             return new PrewarmFinished(image, null, PrewarmFailure.NoUpstream, $"no upstream is configured for registry {image.Registry}", 0, 0, clock.Elapsed);
         }
-        var top = await resolver.ResolveAsync(route, image.Repository, image.Reference, MediaTypes.ManifestAccept, cancellationToken).ConfigureAwait(false);
-        if (top.Manifest is not { } manifest)
+        var planned = await planner.PlanAsync(image, platform, identity: null, cancellationToken).ConfigureAwait(false);
+        if (planned.Plan is not { } plan)
         {
-            return Failed(image, null, top.Error!, clock);
-        }
-        long fetched = top.Source == ManifestSource.Upstream ? manifest.Bytes.Length : 0;
-        long cached = top.Source == ManifestSource.Upstream ? 0 : manifest.Bytes.Length;
-        var parsed = ImageManifest.TryParse(manifest.Bytes.Span, manifest.MediaType, out var error);
-        if (parsed is { IsIndex: true })
-        {
-            if (parsed.ForPlatform(platform) is not { } entry)
+            var failure = planned.Failure switch
             {
-                var available = string.Join(", ", parsed.Manifests.Select(m => m.Platform ?? "unknown"));
-                return new PrewarmFinished(image, manifest.Digest, PrewarmFailure.NotFound, $"{image} has no {platform} image (it has {available})", fetched, cached, clock.Elapsed);
-            }
-            var child = await resolver.ResolveAsync(route, image.Repository, entry.Digest.ToString(), MediaTypes.ManifestAccept, cancellationToken).ConfigureAwait(false);
-            if (child.Manifest is not { } platformManifest)
-            {
-                return Failed(image, manifest.Digest, child.Error!, clock);
-            }
-            fetched += child.Source == ManifestSource.Upstream ? platformManifest.Bytes.Length : 0;
-            cached += child.Source == ManifestSource.Upstream ? 0 : platformManifest.Bytes.Length;
-            manifest = platformManifest;
-            parsed = ImageManifest.TryParse(manifest.Bytes.Span, manifest.MediaType, out error);
+                PlanFailure.NoUpstream => PrewarmFailure.NoUpstream,
+                PlanFailure.NotFound => PrewarmFailure.NotFound,
+                _ => PrewarmFailure.Upstream,
+            };
+            return new PrewarmFinished(image, planned.Manifest, failure, $"{image}: {planned.Problem}", 0, 0, clock.Elapsed);
         }
-        if (parsed is null || parsed.IsIndex)
-        {
-            return new PrewarmFinished(image, manifest.Digest, PrewarmFailure.Upstream, $"{image}: {(parsed is null ? error : "an index inside an index")}", fetched, cached, clock.Elapsed);
-        }
-        var blobs = parsed.Blobs.ToList();
-        await progress.WriteAsync(new PrewarmResolved(image, manifest.Digest, platform, blobs.Count, blobs.Sum(b => b.Size)), cancellationToken).ConfigureAwait(false);
+        long fetched = plan.ManifestBytesFetched;
+        long cached = plan.ManifestBytesCached;
+        var blobs = plan.Blobs;
+        await progress.WriteAsync(new PrewarmResolved(image, plan.Manifest, platform, blobs.Count, plan.TotalBytes), cancellationToken).ConfigureAwait(false);
         using var slots = new SemaphoreSlim(ParallelBlobs);
-        var results = await Task.WhenAll(blobs.Select(async blob =>
+        var results = await Task.WhenAll(blobs.Select(async (blob, i) =>
         {
-            var kind = blob == parsed.Config ? "config" : "layer";
+            var kind = i == 0 ? "config" : "layer";
             await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -106,11 +91,11 @@ public sealed class ImagePrewarm(UpstreamRules rules, ManifestResolver resolver,
         }
         var failures = results.Where(r => r.State == PrewarmBlobState.Failed).ToList();
         return failures.Count == 0
-            ? new PrewarmFinished(image, manifest.Digest, PrewarmFailure.None, "", fetched, cached, clock.Elapsed)
-            : new PrewarmFinished(image, manifest.Digest, PrewarmFailure.Upstream, $"{failures.Count} of {results.Length} blobs could not be fetched: {failures[0].Error}", fetched, cached, clock.Elapsed);
+            ? new PrewarmFinished(image, plan.Manifest, PrewarmFailure.None, "", fetched, cached, clock.Elapsed)
+            : new PrewarmFinished(image, plan.Manifest, PrewarmFailure.Upstream, $"{failures.Count} of {results.Length} blobs could not be fetched: {failures[0].Error}", fetched, cached, clock.Elapsed);
     }
 
-    private async Task<PrewarmBlob> FetchBlobAsync(ImageReference image, UpstreamRoute route, Descriptor blob, string kind, ChannelWriter<PrewarmProgress> progress, CancellationToken cancellationToken)
+    private async Task<PrewarmBlob> FetchBlobAsync(ImageReference image, UpstreamRoute route, PlannedBlob blob, string kind, ChannelWriter<PrewarmProgress> progress, CancellationToken cancellationToken)
     {
         PrewarmBlob Step(long done, PrewarmBlobState state, string? error = null) => new(image, blob.Digest, kind, blob.Size, done, state, error);
 
@@ -151,10 +136,4 @@ public sealed class ImagePrewarm(UpstreamRules rules, ManifestResolver resolver,
             return step;
         }
     }
-
-    // The registry's own words, when it gave any, say more than the status: Harbor names the policy that refused an image.
-    private static PrewarmFinished Failed(ImageReference image, Digest? digest, MirrorError error, Stopwatch clock) =>
-        new(image, digest, error.Status == HttpStatusCode.NotFound ? PrewarmFailure.NotFound : PrewarmFailure.Upstream,
-            OciErrorBody.TryRead(error.UpstreamBody, out var said) && said is not null ? $"{image}: {error.Message} ({said})" : $"{image}: {error.Message}",
-            0, 0, clock.Elapsed);
 }

@@ -25,7 +25,7 @@ public enum PrewarmFailure
 public abstract record PrewarmProgress(ImageReference Image);
 
 /// <summary>The image's manifest is known: its digest, platform and blobs.</summary>
-public sealed record PrewarmResolved(ImageReference Image, Digest Digest, string Platform, int Blobs, long TotalBytes) : PrewarmProgress(Image);
+public sealed record PrewarmResolved(ImageReference Image, Digest Digest, Platform Platform, int Blobs, long TotalBytes) : PrewarmProgress(Image);
 
 /// <summary>A blob's state and bytes so far.</summary>
 /// <param name="Kind"><c>config</c> or <c>layer</c>.</param>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using NodeCache.Oci;
 
 namespace NodeCache.Store;
@@ -49,56 +48,28 @@ public sealed class ImageBlobs(BlobStore store, TagIndex tags)
             {
                 continue;
             }
-            foreach (var (child, isManifest) in References(blob.Path))
+            if (Manifest(blob) is not { } parsed)
             {
-                if (isManifest)
-                {
-                    pending.Push(child);
-                }
-                else
-                {
-                    found.Add(child);
-                }
+                continue;
             }
+            foreach (var child in parsed.Manifests)
+            {
+                pending.Push(child.Digest);
+            }
+            found.UnionWith(parsed.Blobs.Select(b => b.Digest));
         }
     }
 
     // A layer is not JSON, or not an object with these members: it simply names nothing.
-    private static List<(Digest Digest, bool IsManifest)> References(string path)
+    private static ImageManifest? Manifest(CachedBlob blob)
     {
-        var references = new List<(Digest, bool)>();
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return references;
-            }
-            var root = document.RootElement;
-            if (root.TryGetProperty("manifests", out var manifests) && manifests.ValueKind == JsonValueKind.Array)
-            {
-                references.AddRange(manifests.EnumerateArray().Select(DigestOf).OfType<Digest>().Select(d => (d, true)));
-            }
-            if (root.TryGetProperty("config", out var config) && DigestOf(config) is { } configDigest)
-            {
-                references.Add((configDigest, false));
-            }
-            if (root.TryGetProperty("layers", out var layers) && layers.ValueKind == JsonValueKind.Array)
-            {
-                references.AddRange(layers.EnumerateArray().Select(DigestOf).OfType<Digest>().Select(d => (d, false)));
-            }
+            return ImageManifest.TryParse(File.ReadAllBytes(blob.Path), blob.MediaType, out _);
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            return null;
         }
-        return references;
     }
-
-    private static Digest? DigestOf(JsonElement descriptor) =>
-        descriptor.ValueKind == JsonValueKind.Object
-        && descriptor.TryGetProperty("digest", out var digest)
-        && digest.ValueKind == JsonValueKind.String
-        && Digest.TryParse(digest.GetString(), out var parsed)
-            ? parsed
-            : null;
 }

@@ -243,6 +243,29 @@ public sealed class ChartDefaultsTests(DefaultRender render) : IClassFixture<Def
     }
 
     [Fact]
+    public void The_node_health_settings_are_written_into_the_config_with_the_agent_defaults()
+    {
+        var config = _chart.AgentConfig;
+
+        Assert.Equal("90%", config["cache-high-watermark"].Text);
+        Assert.Equal("80%", config["cache-low-watermark"].Text);
+        Assert.Equal("10s", config["eviction-interval"].Text);
+        Assert.Equal("8MiB", config["scrub-rate"].Text);
+        Assert.Equal("24h", config["scrub-interval"].Text);
+        Assert.Equal("256MiB", config["disk-reserve"].Text);
+        Assert.Equal("25s", config["shutdown-timeout"].Text);
+    }
+
+    [Fact]
+    public async Task Without_a_grace_period_the_pod_gets_the_shutdown_timeout_and_five_seconds_to_checkpoint()
+    {
+        var chart = await RenderedChart.RenderAsync(null, "shutdownTimeoutSeconds=60");
+
+        Assert.Equal("60s", chart.AgentConfig["shutdown-timeout"].Text);
+        Assert.Equal("65", chart.PodSpec["terminationGracePeriodSeconds"].Text);
+    }
+
+    [Fact]
     public void The_pods_carry_a_checksum_of_the_config_and_no_scrape_annotations()
     {
         var annotations = _chart.DaemonSet["spec"]["template"]["metadata"]["annotations"].TextMap;

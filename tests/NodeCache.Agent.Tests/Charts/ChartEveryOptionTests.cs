@@ -174,6 +174,20 @@ public sealed class ChartEveryOptionTests(EveryOptionRender render) : IClassFixt
     }
 
     [Fact]
+    public void Eviction_scrub_disk_reserve_and_shutdown_timeout_are_written_into_the_config()
+    {
+        var config = _chart.AgentConfig;
+
+        Assert.Equal("95%", config["cache-high-watermark"].Text);
+        Assert.Equal("70%", config["cache-low-watermark"].Text);
+        Assert.Equal("30s", config["eviction-interval"].Text);
+        Assert.Equal("16MiB", config["scrub-rate"].Text);
+        Assert.Equal("12h", config["scrub-interval"].Text);
+        Assert.Equal("1GiB", config["disk-reserve"].Text);
+        Assert.Equal("40s", config["shutdown-timeout"].Text);
+    }
+
+    [Fact]
     public void Rolling_update_and_grace_period_follow_the_values()
     {
         Assert.Equal("10%", _chart.DaemonSet["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"].Text);

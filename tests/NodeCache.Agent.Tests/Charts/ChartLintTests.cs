@@ -63,6 +63,11 @@ public sealed class ChartLintTests : IDisposable
     [InlineData("containerdHosts: {registries: ['https://docker.io']}", "registries")]
     [InlineData("containerdHosts: {registries: ['docker.io=registry-1.docker.io']}", "registries")]
     [InlineData("metrics: {listen: 'node:9405'}", "listen")]
+    [InlineData("eviction: {highWatermark: 120%}", "highWatermark")]
+    [InlineData("eviction: {lowWatermark: 0.8}", "lowWatermark")]
+    [InlineData("scrub: {rate: fast}", "rate")]
+    [InlineData("diskReserve: 10%", "diskReserve")]
+    [InlineData("shutdownTimeoutSeconds: 0", "shutdownTimeoutSeconds")]
     public async Task Lint_fails_when_a_value_breaks_the_schema_naming_the_value(string values, string named)
     {
         var run = await LintAsync("--values", ChartValues.Write(_folder, values));
@@ -71,6 +76,17 @@ public sealed class ChartLintTests : IDisposable
         var errors = run.Stdout.Split('\n').Where(line => line.StartsWith("[ERROR]", StringComparison.Ordinal)).ToList();
         Assert.Contains(errors, line => line.Contains("values.yaml", StringComparison.Ordinal));
         Assert.Contains(named, run.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("terminationGracePeriodSeconds: 25")]
+    [InlineData("{shutdownTimeoutSeconds: 60, terminationGracePeriodSeconds: 45}")]
+    public async Task Rendering_fails_when_the_grace_period_does_not_exceed_the_shutdown_timeout(string values)
+    {
+        var run = await Helm.RunAsync(["template", "nodecache", Helm.Chart("nodecache"), "--values", ChartValues.Write(_folder, values)]);
+
+        Assert.False(run.Succeeded, $"helm template passed with '{values}'");
+        Assert.Contains("terminationGracePeriodSeconds must exceed shutdownTimeoutSeconds", run.Stderr, StringComparison.Ordinal);
     }
 
     private static Task<ToolRun> LintAsync(params string[] arguments) => Helm.RunAsync(["lint", Helm.Chart("nodecache"), .. arguments]);

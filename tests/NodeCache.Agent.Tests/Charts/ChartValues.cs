@@ -79,6 +79,15 @@ public static class ChartValues
         updateStrategy:
           maxUnavailable: 10%
         terminationGracePeriodSeconds: 45
+        eviction:
+          highWatermark: 95%
+          lowWatermark: 70%
+          interval: 30s
+        scrub:
+          rate: 16MiB
+          interval: 12h
+        diskReserve: 1GiB
+        shutdownTimeoutSeconds: 40
         podAnnotations:
           example.com/owner: platform
         podLabels:

@@ -102,6 +102,26 @@ public sealed class ControlCliTests(ControlFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Prewarm_of_a_platform_the_index_lacks_exits_with_the_not_found_code_and_names_the_platforms_it_has()
+    {
+        var index = await fixture.PushIndexAsync("team/platforms", "1", 64 * OciImageBuilder.KiB);
+
+        var run = await Cli("prewarm", "--platform", "linux/s390x", index.Reference(Harbor));
+
+        Assert.Equal(5, run.ExitCode);
+        Assert.Contains($"nodecache: {index.Reference(Harbor)}: no linux/s390x image (it has linux/amd64, linux/arm64", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Prewarm_with_a_malformed_platform_exits_with_the_bad_reference_code()
+    {
+        var run = await Cli("prewarm", "--platform", "linux", $"{Harbor}/team/any:1");
+
+        Assert.Equal(4, run.ExitCode);
+        Assert.Equal("nodecache: bad platform 'linux': os/arch[/variant], e.g. linux/arm64", run.Stderr.Trim());
+    }
+
+    [Fact]
     public async Task Ls_lists_a_prewarmed_image_with_its_digest_size_and_blobs_as_json_and_as_a_table()
     {
         var image = await fixture.PushImageAsync("team/listed", "2.0", 700 * OciImageBuilder.KiB, 20 * OciImageBuilder.KiB);

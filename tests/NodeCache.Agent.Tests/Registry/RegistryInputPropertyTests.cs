@@ -136,9 +136,9 @@ public sealed class RegistryInputPropertyTests
         for (var i = 0; i < Cases; i++)
         {
             var text = Generate(random, PathTokens, 8);
-            if (PinnedImage.TryParse(text, out var image))
+            if (ImageReference.TryParse(text, out var reference) && PinnedImage.From(reference) is var image)
             {
-                Assert.True(RegistryHost.IsValid(image!.Registry));
+                Assert.True(RegistryHost.IsValid(image.Registry));
                 Assert.True(Tag.IsValid(image.Reference) || Digest.TryParse(image.Reference, out _));
             }
         }

@@ -37,10 +37,10 @@ public sealed class ImageManifestTests
         var index = ImageManifest.TryParse(Encoding.UTF8.GetBytes(json), MediaTypes.OciIndex, out _)!;
 
         Assert.True(index.IsIndex);
-        Assert.Equal(Amd64, index.ForPlatform("linux/amd64")!.Digest.ToString());
-        Assert.Equal(Arm64V8, index.ForPlatform("linux/arm64")!.Digest.ToString());
-        Assert.Equal(Arm64V8, index.ForPlatform("linux/arm64/v8")!.Digest.ToString());
-        Assert.Null(index.ForPlatform("linux/s390x"));
+        Assert.Equal(Amd64, index.ForPlatform(Parse("linux/amd64"))!.Digest.ToString());
+        Assert.Equal(Arm64V8, index.ForPlatform(Parse("linux/arm64"))!.Digest.ToString());
+        Assert.Equal(Arm64V8, index.ForPlatform(Parse("linux/arm64/v8"))!.Digest.ToString());
+        Assert.Null(index.ForPlatform(Parse("linux/s390x")));
     }
 
     [Fact]
@@ -50,4 +50,6 @@ public sealed class ImageManifestTests
         Assert.StartsWith("not a manifest or index", error, StringComparison.Ordinal);
         Assert.Null(ImageManifest.TryParse("""{"layers":[{"digest":"sha256:zz","size":1}]}"""u8, MediaTypes.OciManifest, out _));
     }
+
+    private static Platform Parse(string text) => Platform.TryParse(text, out var platform) ? platform : throw new FormatException(text);
 }

@@ -62,19 +62,24 @@ public sealed class PinsTests : IDisposable
     [InlineData("harbor.test/library/app:1", "harbor.test", "library/app", "1")]
     [InlineData("127.0.0.1:5000/team/tool:v2.0", "127.0.0.1:5000", "team/tool", "v2.0")]
     [InlineData("docker.io/library/nginx@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "docker.io", "library/nginx", "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")]
-    public void An_image_reference_parses_into_registry_repository_and_reference(string text, string registry, string repository, string reference)
+    [InlineData("app:1", "docker.io", "library/app", "1")]
+    [InlineData("harbor.test/library/app", "harbor.test", "library/app", "latest")]
+    public void An_image_reference_pins_its_registry_repository_and_reference_as_a_pull_names_them(string text, string registry, string repository, string reference)
     {
-        Assert.True(PinnedImage.TryParse(text, out var image));
+        Assert.True(ImageReference.TryParse(text, out var parsed));
+        var image = PinnedImage.From(parsed);
+
         Assert.Equal(new PinnedImage(registry, RepositoryName.Parse(repository), reference), image);
-        Assert.Equal(text, image!.ToString());
+        Assert.Equal($"{parsed.Registry}/{parsed.Repository}{(parsed.Digest is null ? ":" : "@")}{parsed.Reference}", image.ToString());
     }
 
-    [Theory]
-    [InlineData("app:1")]
-    [InlineData("harbor.test/library/app")]
-    [InlineData("harbor.test/library/app@sha256:abc")]
-    [InlineData("harbor.test/Library/app:1")]
-    [InlineData("harbor.test/library/app:bad tag")]
-    [InlineData("/library/app:1")]
-    public void A_malformed_image_reference_is_refused(string text) => Assert.False(PinnedImage.TryParse(text, out _));
+    [Fact]
+    public void An_image_named_by_tag_and_digest_is_pinned_by_its_digest()
+    {
+        var digest = TestDigests.Of(3);
+
+        Assert.True(ImageReference.TryParse($"harbor.test/library/app:1@{digest}", out var parsed));
+
+        Assert.Equal(new PinnedImage("harbor.test", RepositoryName.Parse("library/app"), digest.ToString()), PinnedImage.From(parsed));
+    }
 }
