@@ -16,4 +16,6 @@ internal enum ExitCode
     NotFound = 5,
     /// <summary>This agent does not offer the operation.</summary>
     Unsupported = 6,
+    /// <summary>An archive to import cannot be read or fails a digest check: nothing was imported.</summary>
+    BadArchive = 7,
 }

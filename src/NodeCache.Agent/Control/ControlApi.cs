@@ -36,6 +36,7 @@ internal static class ControlApi
         services.AddSingleton(sp => new ImagePrewarm(
             sp.GetRequiredService<UpstreamRules>(), sp.GetRequiredService<ManifestResolver>(), sp.GetRequiredService<BlobFills>(), sp.GetRequiredService<BlobStore>()));
         services.AddSingleton(sp => new CachedImages(sp.GetRequiredService<TagIndex>(), sp.GetRequiredService<BlobIndex>(), sp.GetRequiredService<CacheLayout>()));
+        services.AddImageArchives();
         services.AddHostedService(sp => new ControlSocketPermissions(socket, sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<ControlSocketPermissions>>()));
     }
 

@@ -13,7 +13,8 @@ namespace NodeCache.Agent.Control;
 
 /// <summary>The control API: prewarm, list, stats and the live pulls, answered from the same cache and fills the registry API uses.</summary>
 internal sealed class ControlService(
-    ImagePrewarm prewarm, CachedImages images, BlobIndex blobs, BlobFills fills, PullTracker pulls, AgentOptions options, ILogger<ControlService> logger)
+    ImagePrewarm prewarm, CachedImages images, BlobIndex blobs, BlobFills fills, PullTracker pulls, AgentOptions options, ILogger<ControlService> logger,
+    ImportCall importCall, ExportCall exportCall)
     : CacheControl.CacheControlBase
 {
     public override async Task Prewarm(PrewarmRequest request, IServerStreamWriter<PrewarmEvent> responseStream, ServerCallContext context)
@@ -113,6 +114,12 @@ internal sealed class ControlService(
         {
         }
     }
+
+    public override Task Import(IAsyncStreamReader<ImportChunk> requestStream, IServerStreamWriter<ImportEvent> responseStream, ServerCallContext context) =>
+        importCall.RunAsync(requestStream, responseStream, context);
+
+    public override Task Export(ExportRequest request, IServerStreamWriter<ExportChunk> responseStream, ServerCallContext context) =>
+        exportCall.RunAsync(request, responseStream, context);
 
     private static RpcException NotAvailable(string what) =>
         new(new Status(StatusCode.Unimplemented, $"{what} is not available in this agent version"));
