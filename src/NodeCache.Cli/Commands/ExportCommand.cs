@@ -80,7 +80,14 @@ internal static class ExportCommand
                     output.Flush(flushToDisk: true);
                     return chunk.Done;
                 }
-                await output.WriteAsync(chunk.Data.Memory, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await output.WriteAsync(chunk.Data.Memory, cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException ex)
+                {
+                    throw new CliFailure(ExitCode.Failed, $"cannot write {temp}: {ex.Message}");
+                }
             }
         }
         throw new CliFailure(ExitCode.Failed, "the agent ended the export before the archive was complete");

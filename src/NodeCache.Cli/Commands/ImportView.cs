@@ -18,9 +18,10 @@ internal sealed class ImportView(IAnsiConsole? terminal, long? size, bool quiet)
             var lastStage = "";
             return await BothAsync(upload(new Progress<long>()), events, step =>
             {
-                if (!quiet && step.Stage != lastStage && step.Stage != "reading")
+                // In a log, one line as each stage begins; its counts are in the summary.
+                if (!quiet && step.Stage != lastStage)
                 {
-                    Console.WriteLine($"{step.Stage}…");
+                    Console.WriteLine($"agent: {step.Stage}");
                 }
                 lastStage = step.Stage;
             }, cancellationToken).ConfigureAwait(false);
@@ -37,18 +38,26 @@ internal sealed class ImportView(IAnsiConsole? terminal, long? size, bool quiet)
                 agent.IsIndeterminate = true;
                 result = await BothAsync(upload(new Progress<long>(bytes => sending.Value = bytes)), events, step =>
                 {
-                    agent.Description = Markup.Escape($"agent: {step.Stage} {step.Files} {(step.Stage == "committing" ? "blobs" : "files")}");
+                    agent.Description = Markup.Escape(Describe(step));
                     agent.MaxValue = Math.Max(step.Bytes, 1);
                     agent.Value = step.Bytes;
                 }, cancellationToken).ConfigureAwait(false);
                 sending.Value = sending.MaxValue;
                 sending.StopTask();
+                agent.Description = "agent: done";
                 agent.IsIndeterminate = false;
                 agent.Value = agent.MaxValue;
                 agent.StopTask();
             }).ConfigureAwait(false);
         return result!;
     }
+
+    private static string Describe(ImportProgress step) => step.Stage switch
+    {
+        "reading" => $"agent: reading the archive, {step.Files} files, {ByteSize.Format(step.Bytes)}",
+        "committing" => $"agent: committing, {step.Files} blobs, {ByteSize.Format(step.Bytes)}",
+        _ => $"agent: {step.Stage}",
+    };
 
     private static async Task<ImportResult> BothAsync(Task uploading, IAsyncStreamReader<ImportEvent> events, Action<ImportProgress> onProgress, CancellationToken cancellationToken)
     {
