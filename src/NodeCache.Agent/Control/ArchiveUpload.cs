@@ -12,6 +12,7 @@ internal sealed class ArchiveUpload(IAsyncStreamReader<ImportChunk> chunks, long
 {
     private ReadOnlyMemory<byte> _current;
     private bool _ended;
+    private bool _archiveRead;
 
     public long Received { get; private set; }
 
@@ -41,7 +42,7 @@ internal sealed class ArchiveUpload(IAsyncStreamReader<ImportChunk> chunks, long
             if (!await chunks.MoveNext(linked.Token).ConfigureAwait(false))
             {
                 _ended = true;
-                if (announcedSize > 0 && Received != announcedSize)
+                if (announcedSize > 0 && Received != announcedSize && !_archiveRead)
                 {
                     throw new EndOfStreamException($"the upload ended after {Received} of the {announcedSize} bytes announced");
                 }
@@ -53,7 +54,7 @@ internal sealed class ArchiveUpload(IAsyncStreamReader<ImportChunk> chunks, long
             }
             _current = chunks.Current.Data.Memory;
             Received += _current.Length;
-            if (announcedSize > 0 && Received > announcedSize)
+            if (announcedSize > 0 && Received > announcedSize && !_archiveRead)
             {
                 throw new InvalidDataException($"the upload is longer than the {announcedSize} bytes announced");
             }
@@ -67,9 +68,13 @@ internal sealed class ArchiveUpload(IAsyncStreamReader<ImportChunk> chunks, long
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    /// <summary>Reads what the client still sends after the archive's end (a tar's closing padding), so its upload completes.</summary>
+    /// <summary>
+    /// Reads what the client still sends after the archive's end (a tar's closing padding), so its upload completes. The
+    /// archive is whole by then (its tar said where it ends), so the announced size no longer matters.
+    /// </summary>
     public async Task DrainAsync(CancellationToken cancellationToken)
     {
+        _archiveRead = true;
         var buffer = new byte[1 << 16];
         while (await ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
         {

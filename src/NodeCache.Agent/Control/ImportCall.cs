@@ -41,6 +41,12 @@ internal sealed class ImportCall(ImageImport import, ILogger<ImportCall> logger)
             logger.LogWarning("Import abandoned by the client after {Bytes} bytes; nothing imported", upload.Received);
             throw;
         }
+        catch (IOException ex)
+        {
+            // The cache's disk, not the archive: a full or failing file system while the archive was staged.
+            logger.LogError(ex, "Import failed after {Bytes} bytes; nothing imported", upload.Received);
+            throw new RpcException(new Status(StatusCode.Internal, $"the agent could not stage the archive, nothing imported: {ex.Message}"));
+        }
         finally
         {
             progress.Writer.TryComplete();

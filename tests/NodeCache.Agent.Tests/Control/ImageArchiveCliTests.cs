@@ -59,6 +59,27 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Import_in_a_terminal_draws_the_bytes_sent_and_the_agents_stage_then_the_summary()
+    {
+        var image = await _builder.BuildAsync("team/drawn", "1", [3 * OciImageBuilder.MiB]);
+        var archive = _layouts.Combine("drawn.tar");
+        await using (var output = File.Create(archive))
+        {
+            await ImageArchive.WriteDockerSaveAsync(output, image, $"{image.Repository}:1");
+        }
+
+        var run = await NodeCacheCli.RunInTerminalAsync(_agent, "import", archive, "--registry", Harbor);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("\u001b[", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("━", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("sending", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("agent: done", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"{Harbor}/{image.Repository}:1", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"imported 1 images: {image.Blobs.Count + 1} blobs", run.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_upload_cut_off_by_a_killed_cli_leaves_no_blob_and_no_temp_file()
     {
         var image = await _builder.BuildAsync("team/cut", "1", [4 * OciImageBuilder.MiB]);
