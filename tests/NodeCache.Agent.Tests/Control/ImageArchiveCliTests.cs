@@ -80,6 +80,28 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_archive_read_from_a_pipe_of_unknown_length_is_imported()
+    {
+        var image = await _builder.BuildAsync("team/piped", "1", [1 * OciImageBuilder.MiB]);
+        using var archive = new MemoryStream();
+        await ImageArchive.WriteDockerSaveAsync(archive, image, $"{image.Repository}:1");
+        var fifo = _files.Combine("piped.fifo");
+        (await ToolRun.RunAsync(RequiredTools.Find("mkfifo"), [fifo], TimeSpan.FromSeconds(10))).EnsureSucceeded();
+
+        var run = Cli("import", fifo, "--registry", Harbor, "-o", "json");
+        await using (var pipe = await Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write)))
+        {
+            await pipe.WriteAsync(archive.GetBuffer().AsMemory(0, (int)archive.Length));
+        }
+
+        var done = await run;
+        Assert.True(done.Succeeded, done.Stderr);
+        var imported = Assert.Single(JsonDocument.Parse(done.Stdout).RootElement.GetProperty("images").EnumerateArray());
+        Assert.Equal($"{Harbor}/{image.Repository}:1", imported.GetProperty("image").GetString());
+        Assert.Equal(image.Blobs.Count + 1, Directory.GetFiles(BlobFolder).Length);
+    }
+
+    [Fact]
     public async Task An_upload_cut_off_by_a_killed_cli_leaves_no_blob_and_no_temp_file()
     {
         var image = await _builder.BuildAsync("team/cut", "1", [4 * OciImageBuilder.MiB]);
