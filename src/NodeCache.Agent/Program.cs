@@ -78,7 +78,7 @@ services.AddSingleton(sp => new RegistryClient(
     sp.GetRequiredService<ILogger<RegistryClient>>()));
 services.AddSingleton(sp => new BlobFills(
     sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<CacheLayout>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
-    sp.GetRequiredService<ILogger<BlobFills>>(), sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping));
+    sp.GetRequiredService<ILogger<BlobFills>>(), sp.GetRequiredService<ShutdownDrain>().Token, sp.GetRequiredService<DiskSpace>()));
 services.AddSingleton(sp => new ManifestResolver(
     sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<TagIndex>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
     sp.GetRequiredService<PolicyMetrics>(), sp.GetRequiredService<MirrorOptions>(), TimeProvider.System, sp.GetRequiredService<ILogger<ManifestResolver>>()));
@@ -90,6 +90,7 @@ services.AddHostedService<IndexCheckpoints>();
 services.AddPrefetch(options, kubernetes);
 builder.AddControlApi(options);
 builder.AddMetricsListener(options);
+services.AddCacheHealth(options);
 services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("nodecache-agent")).WithMetrics(metrics => metrics.AddMeter(MirrorMetrics.MeterName).AddPrometheusExporter());
 
 var app = builder.Build();
@@ -98,7 +99,7 @@ try
 {
     // Opened before the listeners so that a cache that cannot be read stops the agent with one clear line.
     var index = app.Services.GetRequiredService<CacheIndex>();
-    var removed = app.Services.GetRequiredService<BlobStore>().RemoveTempFiles();
+    var removed = app.Services.RecoverCache().TempFilesRemoved;
     logger.LogInformation(
         "Cache {CacheDir}: {Blobs} blobs indexed, {Removed} unfinished fills removed; size limit {CacheSize}",
         options.CacheDir, index.Blobs.Count, removed, options.CacheSize);

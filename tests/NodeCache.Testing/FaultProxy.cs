@@ -48,7 +48,8 @@ public sealed partial record ProxiedRequest(string Method, string PathAndQuery, 
 /// <summary>
 /// An in-process reverse proxy (Kestrel on 127.0.0.1, a free port) in front of a registry, for tests that need an upstream
 /// that misbehaves on purpose: blob bodies can be corrupted, cut short or mis-sized (<see cref="Mode"/>), forwarded at a
-/// limited rate (<see cref="BytesPerSecond"/>), or held part way until the test lets them go (<see cref="HoldAt"/>).
+/// limited rate (<see cref="BytesPerSecond"/>), held part way until the test lets them go (<see cref="HoldAt"/>), answered
+/// with an error status (<see cref="FailBlobGets"/>), or the proxy can go down altogether (<see cref="GoDownAsync"/>).
 /// Everything else (manifests, HEADs, errors) passes through unchanged, except that it can act as Harbor's project
 /// policies do (<see cref="DenyManifest"/>: <c>412 PROJECTPOLICYVIOLATION</c> for a manifest, by tag or by digest) or as
 /// a failing Harbor (<see cref="Unavailable"/>: <c>503</c> for everything). Every request is recorded.
@@ -74,6 +75,8 @@ public sealed class FaultProxy : IAsyncDisposable
     private volatile bool _unavailable;
     private int _disposed;
     private volatile Hold? _hold;
+    private volatile StatusFault? _statusFault;
+    private int _stopped;
     private int _mode;
     private long _bytesPerSecond;
 
@@ -116,6 +119,9 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>Lifts <see cref="DenyManifest"/>.</summary>
     public void AllowManifest(Digest digest) => _deniedManifests.TryRemove(digest.ToString(), out _);
 
+    /// <summary>When false, the proxy drops the Range header of requests, as an upstream that does not serve ranges answers a whole 200.</summary>
+    public bool RangeSupported { get; set; } = true;
+
     /// <summary>Starts a proxy that forwards to <paramref name="target"/>.</summary>
     public static async Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default)
     {
@@ -157,6 +163,30 @@ public sealed class FaultProxy : IAsyncDisposable
         return hold.Reached.Task;
     }
 
+    /// <summary>
+    /// The next <paramref name="count"/> blob GETs are answered with <paramref name="status"/> (and <c>Retry-After</c> in
+    /// whole seconds when given) without asking the registry; later ones pass through again.
+    /// </summary>
+    public void FailBlobGets(HttpStatusCode status, int count, TimeSpan? retryAfter = null) =>
+        _statusFault = new StatusFault((int)status, count, retryAfter);
+
+    /// <summary>Stops listening: connections to <see cref="BaseUri"/> are refused from now on, as to a registry that is down.</summary>
+    public async Task GoDownAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            Release();
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await _app.StopAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
     /// <summary>Lets held bodies (and later ones) go on.</summary>
     public void Release() => _hold?.Released.TrySetResult();
 
@@ -179,8 +209,9 @@ public sealed class FaultProxy : IAsyncDisposable
             return;
         }
         Release();
-        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
         {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             try
             {
                 await _app.StopAsync(deadline.Token);
@@ -204,10 +235,20 @@ public sealed class FaultProxy : IAsyncDisposable
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }
+        if (HttpMethods.IsGet(request.Method) && ProxiedRequest.DigestOf(pathAndQuery) is not null && _statusFault?.TryTake() is { } fault)
+        {
+            Record(request.Method, pathAndQuery, fault.Status);
+            context.Response.StatusCode = fault.Status;
+            if (fault.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = ((int)retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            return;
+        }
         using var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target, pathAndQuery));
         foreach (var (name, values) in request.Headers)
         {
-            if (!NotForwarded.Contains(name))
+            if (!NotForwarded.Contains(name) && (RangeSupported || !string.Equals(name, "Range", StringComparison.OrdinalIgnoreCase)))
             {
                 message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
             }
@@ -360,6 +401,17 @@ public sealed class FaultProxy : IAsyncDisposable
         {
             _requests.Add(new ProxiedRequest(method, pathAndQuery, status));
         }
+    }
+
+    private sealed class StatusFault(int status, int count, TimeSpan? retryAfter)
+    {
+        private int _left = count;
+
+        public int Status { get; } = status;
+
+        public TimeSpan? RetryAfter { get; } = retryAfter;
+
+        public StatusFault? TryTake() => Interlocked.Decrement(ref _left) >= 0 ? this : null;
     }
 
     private sealed class Hold(long offset)

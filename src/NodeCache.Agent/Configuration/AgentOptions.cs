@@ -59,6 +59,25 @@ internal sealed record AgentOptions
     /// <summary>An address serving only <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c>, so Prometheus can scrape without reaching the mirror.</summary>
     public string? MetricsListen { get; init; }
 
+    /// <summary>Share of the cache size above which eviction starts.</summary>
+    public double HighWatermark { get; init; } = 0.9;
+
+    /// <summary>Share of the cache size eviction brings the cache down to.</summary>
+    public double LowWatermark { get; init; } = 0.8;
+
+    public TimeSpan EvictionInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bytes per second the scrub hashes; 0 turns it off. 8 MiB/s re-reads a full 20 GiB cache in under an hour of disk time.</summary>
+    public long ScrubRate { get; init; } = 8L << 20;
+
+    public TimeSpan ScrubInterval { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Free space a new fill must leave on the cache's filesystem.</summary>
+    public long DiskReserve { get; init; } = 256L << 20;
+
+    /// <summary>Below the DaemonSet's default 30 s grace period, so the final checkpoint is written before SIGKILL.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(25);
+
     // The user's cache folder, as XDG names it: a mirror's data is re-creatable, so it is cache, not state.
     private static string DefaultCacheDir() => NodeCache.Control.DefaultPaths.CacheDir();
 }

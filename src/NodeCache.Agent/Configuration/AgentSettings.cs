@@ -53,6 +53,20 @@ internal static class AgentSettings
             (o, v) => o with { ControlListen = ListenAddress.Validate(v[0]) }),
         new("metrics-listen", "ADDR", "also serve /metrics and the probes, and nothing else, on this address (e.g. the node's IP for Prometheus)", false,
             (o, v) => o with { MetricsListen = ListenAddress.Validate(v[0]) }),
+        new("cache-high-watermark", "PERCENT", "eviction starts when the cache holds more than this share of --cache-size (default 90%)", false,
+            (o, v) => o with { HighWatermark = Share(v[0]) }),
+        new("cache-low-watermark", "PERCENT", "eviction removes least recently used blobs down to this share of --cache-size (default 80%)", false,
+            (o, v) => o with { LowWatermark = Share(v[0]) }),
+        new("eviction-interval", "DURATION", "how often the cache size is checked against the high watermark (default 10s)", false,
+            (o, v) => o with { EvictionInterval = Duration.Parse(v[0], "eviction-interval") }),
+        new("scrub-rate", "BYTES", "bytes per second the scrub re-hashes cached blobs at; 0 turns it off (default 8MiB)", false,
+            (o, v) => o with { ScrubRate = v[0].Trim() == "0" ? 0 : CacheSize.Parse(v[0]).Bytes ?? throw new FormatException($"'{v[0]}' is a share, not bytes per second") }),
+        new("scrub-interval", "DURATION", "pause between scrub passes, and before the first (default 24h)", false,
+            (o, v) => o with { ScrubInterval = Duration.Parse(v[0], "scrub-interval") }),
+        new("disk-reserve", "BYTES", "free space a fill must leave on the cache disk, else it is served uncached (default 256MiB)", false,
+            (o, v) => o with { DiskReserve = CacheSize.Parse(v[0]).Bytes ?? throw new FormatException($"'{v[0]}' is a share, not bytes") }),
+        new("shutdown-timeout", "DURATION", "on SIGTERM, how long in-flight responses may take to finish before the final checkpoint (default 25s)", false,
+            (o, v) => o with { ShutdownTimeout = Duration.Parse(v[0], "shutdown-timeout") }),
     ];
 
     public static string Usage =>
@@ -77,6 +91,10 @@ internal static class AgentSettings
             {
                 options = Apply(setting, options, values);
             }
+        }
+        if (options.LowWatermark >= options.HighWatermark)
+        {
+            throw new FormatException("--cache-low-watermark must be below --cache-high-watermark");
         }
         return options;
     }
@@ -206,6 +224,9 @@ internal static class AgentSettings
     }
 
     private static void UpstreamRulesCheck(List<string> specs) => UpstreamRules.Parse(specs);
+
+    private static double Share(string value) =>
+        CacheSize.Parse(value).Percent is { } percent ? percent / 100 : throw new FormatException($"'{value}' is not a share like 90%");
 
     private static string LogLevelName(string value) =>
         Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(value, ignoreCase: true, out var level)

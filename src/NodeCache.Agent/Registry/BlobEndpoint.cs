@@ -10,8 +10,11 @@ using NodeCache.Upstream;
 namespace NodeCache.Agent.Registry;
 
 /// <summary>Serves <c>/v2/&lt;name&gt;/blobs/&lt;digest&gt;</c>: from the cache with the kernel's file path, or by following a fill.</summary>
-internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryClient upstream, MirrorMetrics metrics, ILogger<BlobEndpoint> logger)
+internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryClient upstream, DiskSpace space, MirrorMetrics metrics, ILogger<BlobEndpoint> logger)
 {
+    // 128 KiB, as a fill copies: large enough to amortise the hashing and the write per call.
+    private const int UncachedCopyBufferSize = 128 * 1024;
+
     // How long a client that received a blob over a closing connection may take to close its side.
     private static readonly TimeSpan DeliveryGrace = TimeSpan.FromSeconds(30);
 
@@ -27,8 +30,17 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
             await ServeUpstreamHeadAsync(context, route, repository, digest).ConfigureAwait(false);
             return;
         }
+        if (space.IsFull && !space.Recheck())
+        {
+            await ServeUncachedAsync(context, route, repository, digest).ConfigureAwait(false);
+            return;
+        }
         var source = await fills.JoinOrStartAsync(route, repository, digest, context.RequestAborted).ConfigureAwait(false);
-        if (source.Cached is { } committed && await TryServeCachedAsync(context, committed).ConfigureAwait(false))
+        if (source.DiskFull)
+        {
+            await ServeUncachedAsync(context, route, repository, digest).ConfigureAwait(false);
+        }
+        else if (source.Cached is { } committed && await TryServeCachedAsync(context, committed).ConfigureAwait(false))
         {
             metrics.Request("blob", "hit");
         }
@@ -44,7 +56,21 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         }
     }
 
+    // The lease keeps eviction and quarantine off the file until the response is done; a blob being removed is a miss.
     private async Task<bool> TryServeCachedAsync(HttpContext context, CachedBlob blob)
+    {
+        if (!store.Leases.TryAcquire(blob.Digest, out var lease))
+        {
+            return false;
+        }
+        using (lease)
+        {
+            // Evicted between the lookup and the lease: the lease keeps any later removal off, but this one is done.
+            return store.Contains(blob.Digest) && await ServeLeasedAsync(context, blob).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<bool> ServeLeasedAsync(HttpContext context, CachedBlob blob)
     {
         if (IsWholeBlobGet(context.Request) && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
         {
@@ -151,6 +177,74 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         metrics.Request("blob", "miss");
         RegistryHeaders.SetContent(context.Response, digest, MediaTypes.OctetStream, length);
         context.Response.Headers.AcceptRanges = "bytes";
+    }
+
+    /// <summary>
+    /// The disk is full: the upstream's bytes go to the client as they come, and nowhere else. The last byte is held back
+    /// until the whole body hashes to the digest, so a wrong body still ends as a broken transfer.
+    /// </summary>
+    private async Task ServeUncachedAsync(HttpContext context, UpstreamRoute route, RepositoryName repository, Digest digest)
+    {
+        space.CountSkippedFill();
+        using var response = await upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, digest.ToString()), context.RequestAborted).ConfigureAwait(false);
+        metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
+        if (response.Outcome != UpstreamOutcome.Success || response.Message?.Content is not { Headers.ContentLength: { } length } content)
+        {
+            metrics.Request("blob", "error");
+            await OciErrorResponse.WriteAsync(context, MirrorError.FromUpstream(response, OciErrorCode.BlobUnknown, $"blob {digest}")).ConfigureAwait(false);
+            return;
+        }
+        metrics.Request("blob", "miss");
+        // A Range is answered with the whole blob: a 200 is a valid answer to it, and containerd skips what it has.
+        RegistryHeaders.SetContent(context.Response, digest, content.Headers.ContentType?.MediaType ?? MediaTypes.OctetStream, length);
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            return;
+        }
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(UncachedCopyBufferSize);
+        try
+        {
+            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            var body = await content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
+            long received = 0;
+            byte tail = 0;
+            await using (body.ConfigureAwait(false))
+            {
+                int read;
+                while ((read = await body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
+                {
+                    received += read;
+                    if (received > length)
+                    {
+                        break;
+                    }
+                    hash.AppendData(buffer, 0, read);
+                    var complete = received == length;
+                    await context.Response.Body.WriteAsync(buffer.AsMemory(0, complete ? read - 1 : read), context.RequestAborted).ConfigureAwait(false);
+                    tail = buffer[read - 1];
+                }
+            }
+            if (received == length && Digest.FromHash(hash.GetHashAndReset()) == digest)
+            {
+                if (length > 0)
+                {
+                    await context.Response.Body.WriteAsync(new[] { tail }, context.RequestAborted).ConfigureAwait(false);
+                }
+                metrics.Served("upstream", length);
+                return;
+            }
+            logger.LogWarning("Aborting an uncached response for {Digest}: the upstream sent {Received} bytes of {Length} that are not the digest's", digest, received, length);
+            context.Abort();
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException)
+        {
+            logger.LogWarning("Aborting an uncached response for {Digest}: {Reason}", digest, ex.Message);
+            context.Abort();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Sets status and headers for the whole blob or the requested range; false when it answered 416 instead.</summary>

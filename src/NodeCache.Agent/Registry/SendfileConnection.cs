@@ -3,6 +3,8 @@ using System.IO.Pipelines;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
 using NodeCache.Prefetch;
@@ -22,7 +24,7 @@ namespace NodeCache.Agent.Registry;
 /// </summary>
 internal sealed class SendfileConnection(
     BlobStore store, UpstreamRules rules, AgentOptions options, PrivateImagePolicy privateImages, MirrorMetrics metrics, PullTracker pulls,
-    ILogger<SendfileConnection> logger)
+    IOptions<KestrelServerOptions> kestrel, ILogger<SendfileConnection> logger)
 {
     // A containerd blob GET has a head of about 300 bytes; one that does not fit here is left to Kestrel.
     private const int MaxHeadBytes = 8 * 1024;
@@ -41,12 +43,16 @@ internal sealed class SendfileConnection(
             return;
         }
         var input = connection.Transport.Input;
+        // Kestrel's head timeout does not run while this middleware reads the head, so it keeps the same one itself:
+        // a client that trickles a head is closed, as Kestrel would close it.
+        var headTimeout = kestrel.Value.Limits.RequestHeadersTimeout;
+        var headStarted = (long?)null;
         while (true)
         {
             ReadResult result;
             using (var idle = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
             {
-                idle.CancelAfter(KeepAlive);
+                idle.CancelAfter(headStarted is { } started ? TimeSpan.FromTicks(Math.Max(0, (headTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(started)).Ticks)) : KeepAlive);
                 try
                 {
                     result = await input.ReadAsync(idle.Token).ConfigureAwait(false);
@@ -68,16 +74,32 @@ internal sealed class SendfileConnection(
                     await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
                     return;
                 }
+                headStarted ??= System.Diagnostics.Stopwatch.GetTimestamp();
                 input.AdvanceTo(buffer.Start, buffer.End);
                 continue;
             }
+            headStarted = null;
             if (!TryFindCachedBlob(head, out var blob, out var close, out var request))
             {
                 await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
                 return;
             }
+            // A blob being evicted right now is left to Kestrel's path, which sees the miss it has become.
+            if (!store.Leases.TryAcquire(blob.Digest, out var lease))
+            {
+                await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
+                return;
+            }
+            // Evicted between the lookup and the lease: the lease now keeps any later removal off, but this one is done.
+            if (!store.Contains(blob.Digest))
+            {
+                lease.Dispose();
+                await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
+                return;
+            }
             input.AdvanceTo(afterHead);
             bool sent;
+            using (lease)
             using (var pull = pulls.Begin(PullFeature.Peer((connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address), request.Route.Registry, request.Repository, request.Reference))
             {
                 sent = await SendfileResponse.SendAsync(socket, blob, close, metrics, logger, connection.ConnectionClosed).ConfigureAwait(false);

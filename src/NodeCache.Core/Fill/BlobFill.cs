@@ -1,6 +1,8 @@
 using Microsoft.Win32.SafeHandles;
 using NodeCache.Oci;
 
+using NodeCache.Upstream;
+
 namespace NodeCache.Fill;
 
 /// <summary>How a fill stands: still receiving, verified and in the cache, or abandoned.</summary>
@@ -39,6 +41,9 @@ public sealed class BlobFill
         get => Volatile.Read(ref _throttle);
         set => Volatile.Write(ref _throttle, value);
     }
+
+    /// <summary>Whose credentials the fill's upstream requests carry, resumes included; null for the agent's own.</summary>
+    internal PullIdentity? Identity { get; init; }
 
     public Digest Digest { get; }
 

@@ -13,7 +13,8 @@ namespace NodeCache.Fill;
 
 /// <summary>What a blob request gets: the cached file, a fill in progress to follow, or the reason there is neither.</summary>
 /// <param name="Joined">The request joined a fill another request started.</param>
-public readonly record struct BlobSource(CachedBlob? Cached, BlobFill? Fill, MirrorError? Error, bool Joined = false);
+/// <param name="DiskFull">No fill was started for want of disk space: serve the upstream's bytes without caching them.</param>
+public readonly record struct BlobSource(CachedBlob? Cached, BlobFill? Fill, MirrorError? Error, bool Joined = false, bool DiskFull = false);
 
 /// <summary>
 /// Starts at most one upstream download per digest and lets every concurrent request for it follow the same fill.
@@ -24,6 +25,9 @@ public sealed class BlobFills
     // 128 KiB: large enough that hashing and the positional write amortise their per-call cost, small enough to stay out of the LOH.
     private const int CopyBufferSize = 128 * 1024;
 
+    // A connection that breaks twice in one blob is more likely an upstream that is going down than bad luck.
+    private const int MaxResumes = 2;
+
     private readonly ConcurrentDictionary<Digest, Task<BlobSource>> _inFlight = new();
     private readonly BlobStore _store;
     private readonly CacheLayout _layout;
@@ -31,9 +35,12 @@ public sealed class BlobFills
     private readonly MirrorMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
+    private readonly DiskSpace? _space;
 
-    public BlobFills(BlobStore store, CacheLayout layout, RegistryClient upstream, MirrorMetrics metrics, ILogger logger, CancellationToken stopping)
+    /// <param name="space">When given, a fill that would not fit is not started and one that hits ENOSPC marks the disk full.</param>
+    public BlobFills(BlobStore store, CacheLayout layout, RegistryClient upstream, MirrorMetrics metrics, ILogger logger, CancellationToken stopping, DiskSpace? space = null)
     {
+        _space = space;
         _store = store;
         _layout = layout;
         _upstream = upstream;
@@ -101,11 +108,18 @@ public sealed class BlobFills
                 return;
             }
             var content = response.Message.Content;
+            if (_space is not null && !_space.HasRoomFor(content.Headers.ContentLength))
+            {
+                _inFlight.TryRemove(new(digest, started.Task));
+                started.SetResult(new BlobSource(null, null, null, DiskFull: true));
+                return;
+            }
             var fill = new BlobFill(digest, content.Headers.ContentLength, content.Headers.ContentType?.MediaType ?? MediaTypes.OctetStream, _layout.NewTempPath(digest))
             {
                 Throttle = throttle,
+                Identity = identity,
             };
-            await CopyAsync(route, fill, content, started).ConfigureAwait(false);
+            await CopyAsync(route, repository, fill, content, started).ConfigureAwait(false);
         }
         catch (Exception ex) when (!started.Task.IsCompleted)
         {
@@ -119,7 +133,7 @@ public sealed class BlobFills
         }
     }
 
-    private async Task CopyAsync(UpstreamRoute route, BlobFill fill, HttpContent content, TaskCompletionSource<BlobSource> started)
+    private async Task CopyAsync(UpstreamRoute route, RepositoryName repository, BlobFill fill, HttpContent content, TaskCompletionSource<BlobSource> started)
     {
         var tempPath = fill.TempPath;
         (FillOutcome Outcome, string Detail) result;
@@ -128,10 +142,11 @@ public sealed class BlobFills
             using var file = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
             // Readers may open the file only once it exists.
             started.SetResult(new BlobSource(null, fill, null));
-            result = await ReceiveAsync(route, fill, content, file).ConfigureAwait(false);
+            result = await ReceiveAsync(route, repository, fill, content, file).ConfigureAwait(false);
         }
         catch (IOException ex)
         {
+            NoteDiskFailure(ex);
             result = (FillOutcome.DiskFailed, ex.Message);
         }
         try
@@ -145,6 +160,7 @@ public sealed class BlobFills
         }
         catch (IOException ex)
         {
+            NoteDiskFailure(ex);
             result = (FillOutcome.DiskFailed, ex.Message);
         }
         finally
@@ -158,41 +174,64 @@ public sealed class BlobFills
         started.TrySetResult(new BlobSource(null, null, new MirrorError(System.Net.HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}")));
     }
 
-    /// <summary>Copies the upstream body into the file, hashing as it goes; the file is flushed to disk only when the bytes are the digest's.</summary>
-    private async Task<(FillOutcome, string)> ReceiveAsync(UpstreamRoute route, BlobFill fill, HttpContent content, Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    /// <summary>
+    /// Copies the upstream body into the file, hashing as it goes; the file is flushed to disk only when the bytes are the
+    /// digest's. A body that breaks part way is resumed where it broke with a Range request, when the size is known and the
+    /// upstream answers it with the matching 206.
+    /// </summary>
+    private async Task<(FillOutcome, string)> ReceiveAsync(
+        UpstreamRoute route, RepositoryName repository, BlobFill fill, HttpContent content, Microsoft.Win32.SafeHandles.SafeFileHandle file)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        UpstreamResponse? resumed = null;
         try
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long written = 0;
-            try
+            var resumes = 0;
+            while (true)
             {
-                var body = await content.ReadAsStreamAsync(_stopping).ConfigureAwait(false);
-                await using (body.ConfigureAwait(false))
+                try
                 {
-                    int read;
-                    while ((read = await body.ReadAsync(buffer, _stopping).ConfigureAwait(false)) > 0)
+                    var body = await content.ReadAsStreamAsync(_stopping).ConfigureAwait(false);
+                    await using (body.ConfigureAwait(false))
                     {
-                        if (written + read > fill.Size)
+                        int read;
+                        while ((read = await body.ReadAsync(buffer, _stopping).ConfigureAwait(false)) > 0)
                         {
-                            return (FillOutcome.SizeMismatch, $"upstream sent more than the {fill.Size} bytes it announced");
-                        }
-                        hash.AppendData(buffer, 0, read);
-                        await WriteAsync(file, buffer.AsMemory(0, read), written).ConfigureAwait(false);
-                        written += read;
-                        _metrics.UpstreamBytes(route.Registry, read);
-                        fill.Advance(written);
-                        if (fill.Throttle is { } pace)
-                        {
-                            await pace.TakeAsync(read, _stopping).ConfigureAwait(false);
+                            if (written + read > fill.Size)
+                            {
+                                return (FillOutcome.SizeMismatch, $"upstream sent more than the {fill.Size} bytes it announced");
+                            }
+                            hash.AppendData(buffer, 0, read);
+                            await WriteAsync(file, buffer.AsMemory(0, read), written).ConfigureAwait(false);
+                            written += read;
+                            _metrics.UpstreamBytes(route.Registry, read);
+                            fill.Advance(written);
+                            if (fill.Throttle is { } pace)
+                            {
+                                await pace.TakeAsync(read, _stopping).ConfigureAwait(false);
+                            }
                         }
                     }
+                    break;
                 }
-            }
-            catch (Exception ex) when (ex is not DiskWriteException)
-            {
-                return (FillOutcome.UpstreamFailed, ex.Message);
+                catch (Exception ex) when (ex is not DiskWriteException)
+                {
+                    if (_stopping.IsCancellationRequested || fill.Size is not { } total || written == 0 || resumes == MaxResumes)
+                    {
+                        return (FillOutcome.UpstreamFailed, ex.Message);
+                    }
+                    resumes++;
+                    resumed?.Dispose();
+                    resumed = await ResumeAsync(route, repository, fill, written, total).ConfigureAwait(false);
+                    if (resumed?.Message is null)
+                    {
+                        return (FillOutcome.UpstreamFailed, $"{ex.Message}; the upstream did not resume at byte {written}");
+                    }
+                    _logger.LogInformation("Fill of {Digest} broke at byte {Offset} of {Size} ({Reason}); resumed with a Range request", fill.Digest, written, total, ex.Message);
+                    content = resumed.Message.Content;
+                }
             }
             if (fill.Size is { } size && written != size)
             {
@@ -209,11 +248,42 @@ public sealed class BlobFills
         }
         catch (DiskWriteException ex)
         {
+            NoteDiskFailure((IOException)ex.InnerException!);
             return (FillOutcome.DiskFailed, ex.InnerException!.Message);
         }
         finally
         {
+            resumed?.Dispose();
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Asks for the rest of the blob from <paramref name="offset"/>; the answer only when it is a 206 of exactly that rest.</summary>
+    private async Task<UpstreamResponse?> ResumeAsync(UpstreamRoute route, RepositoryName repository, BlobFill fill, long offset, long size)
+    {
+        UpstreamResponse? response = null;
+        try
+        {
+            response = await _upstream.SendAsync(
+                new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, fill.Digest.ToString(), RangeStart: offset, Identity: fill.Identity), _stopping).ConfigureAwait(false);
+            _metrics.UpstreamRequest(route.Registry, response);
+            var range = response.Message?.Content.Headers.ContentRange;
+            if (response.Outcome == UpstreamOutcome.Success && response.StatusCode == System.Net.HttpStatusCode.PartialContent
+                && range is { From: { } from, To: { } to, Length: { } length } && from == offset && to == size - 1 && length == size)
+            {
+                var matched = response;
+                response = null;
+                return matched;
+            }
+            return null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return null;
+        }
+        finally
+        {
+            response?.Dispose();
         }
     }
 
@@ -227,6 +297,14 @@ public sealed class BlobFills
         catch (IOException ex)
         {
             throw new DiskWriteException(ex);
+        }
+    }
+
+    private void NoteDiskFailure(IOException exception)
+    {
+        if (_space is not null && DiskSpace.IsDiskFull(exception))
+        {
+            _space.MarkFull(exception.Message);
         }
     }
 

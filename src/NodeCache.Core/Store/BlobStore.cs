@@ -10,6 +10,7 @@ public sealed class BlobStore
     private readonly BlobIndex _index;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private long _usedBytes;
 
     public BlobStore(CacheLayout layout, BlobIndex index, TimeProvider time, ILogger logger)
     {
@@ -19,6 +20,15 @@ public sealed class BlobStore
         ArgumentNullException.ThrowIfNull(logger);
         (_layout, _index, _time, _logger) = (layout, index, time, logger);
     }
+
+    /// <summary>The blobs being served now: removal passes them by.</summary>
+    public BlobLeases Leases { get; } = new();
+
+    /// <summary>Bytes of the committed blobs, as the index records them; set at start by <see cref="CacheRecovery"/>.</summary>
+    public long UsedBytes => Interlocked.Read(ref _usedBytes);
+
+    /// <summary>Indexed blobs.</summary>
+    public long Count => _index.Count;
 
     /// <summary>
     /// A committed blob whose file exists with the indexed size; touches last access. A record whose file is missing or of
@@ -36,7 +46,7 @@ public sealed class BlobStore
         if (!file.Exists)
         {
             _logger.LogWarning("Blob {Digest} is indexed but its file is gone; dropping the record", digest);
-            _index.Delete(digest);
+            Forget(digest, record.Size);
             return false;
         }
         if (file.Length != record.Size)
@@ -45,13 +55,25 @@ public sealed class BlobStore
             _logger.LogWarning(
                 "Blob {Digest} is indexed with {IndexedSize} bytes but its file has {FileSize}; dropping the record and the file",
                 digest, record.Size, file.Length);
-            _index.Delete(digest);
+            Forget(digest, record.Size);
             DeleteFile(path);
             return false;
         }
         _index.Touch(digest, _time.GetUtcNow());
         blob = new CachedBlob(digest, path, record.Size, record.MediaType);
         return true;
+    }
+
+    /// <summary>The committed blob's record and path without touching it or looking at its file (for eviction and scrub, which must not make a blob look used).</summary>
+    public bool TryPeek(Digest digest, out CachedBlob blob)
+    {
+        if (_index.TryGet(digest, out var record) && record.State == BlobState.Committed)
+        {
+            blob = new CachedBlob(digest, _layout.BlobPath(digest), record.Size, record.MediaType);
+            return true;
+        }
+        blob = default;
+        return false;
     }
 
     /// <summary>True when the blob is indexed as committed; does not touch it or look at its file.</summary>
@@ -75,7 +97,9 @@ public sealed class BlobStore
         // The file goes into place before the record: a reader that finds the record always finds the file.
         File.Move(tempPath, path, overwrite: true);
         var now = _time.GetUtcNow();
+        var replaced = _index.TryGet(digest, out var previous) ? previous.Size : 0;
         _index.Upsert(digest, new BlobRecord(size, mediaType, BlobState.Committed, now, now));
+        Interlocked.Add(ref _usedBytes, size - replaced);
         _logger.LogDebug("Committed blob {Digest} ({Size} bytes, {MediaType})", digest, size, mediaType);
         return new CachedBlob(digest, path, size, mediaType);
     }
@@ -134,6 +158,75 @@ public sealed class BlobStore
             _logger.LogInformation("Removed {Count} temp files left by interrupted fills", removed);
         }
         return removed;
+    }
+
+    /// <summary>
+    /// Removes a committed blob (record first, then file) unless it is being served. A reader that found the record just
+    /// before holds a lease or fails to take one, so no response loses its file half way.
+    /// </summary>
+    public BlobRemoval TryRemove(Digest digest) => Remove(digest, quarantine: false);
+
+    /// <summary>Moves a blob whose bytes are not its digest's into quarantine/ and forgets it: the next request fetches it again.</summary>
+    public BlobRemoval Quarantine(Digest digest) => Remove(digest, quarantine: true);
+
+    /// <summary>Indexes a blob file already in place (found at start without a record, and verified by the caller).</summary>
+    internal void Adopt(Digest digest, long size, string mediaType)
+    {
+        var now = _time.GetUtcNow();
+        _index.Upsert(digest, new BlobRecord(size, mediaType, BlobState.Committed, now, now));
+        Interlocked.Add(ref _usedBytes, size);
+    }
+
+    /// <summary>Drops a record whose file is gone or wrong; the caller deals with the file.</summary>
+    internal void Forget(Digest digest, long size)
+    {
+        if (_index.Delete(digest))
+        {
+            Interlocked.Add(ref _usedBytes, -size);
+        }
+    }
+
+    internal void SetUsedBytes(long bytes) => Interlocked.Exchange(ref _usedBytes, bytes);
+
+    internal bool DeleteStrayFile(string path) => DeleteFile(path);
+
+    private BlobRemoval Remove(Digest digest, bool quarantine)
+    {
+        if (!Leases.TryBeginRemoval(digest))
+        {
+            return BlobRemoval.InUse;
+        }
+        try
+        {
+            if (!_index.TryGet(digest, out var record))
+            {
+                return BlobRemoval.NotCached;
+            }
+            Forget(digest, record.Size);
+            var path = _layout.BlobPath(digest);
+            if (quarantine)
+            {
+                Directory.CreateDirectory(_layout.QuarantineDirectory);
+                try
+                {
+                    File.Move(path, Path.Combine(_layout.QuarantineDirectory, $"{digest.Hex}.{_time.GetUtcNow().UtcTicks}"), overwrite: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _logger.LogWarning(e, "Could not move {Digest} into quarantine; deleting it", digest);
+                    DeleteFile(path);
+                }
+            }
+            else
+            {
+                DeleteFile(path);
+            }
+            return BlobRemoval.Removed;
+        }
+        finally
+        {
+            Leases.EndRemoval(digest);
+        }
     }
 
     // Used on failure and clean-up paths, where a second exception would hide the first: a file that stays is logged and

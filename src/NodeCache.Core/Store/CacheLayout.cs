@@ -2,7 +2,7 @@ using NodeCache.Oci;
 
 namespace NodeCache.Store;
 
-/// <summary>Where the cache keeps its files: blobs/sha256/&lt;hex&gt;, tmp/ for fills in progress, index/ for FASTER.</summary>
+/// <summary>Where the cache keeps its files: blobs/sha256/&lt;hex&gt;, tmp/ for fills in progress, index/ for FASTER, quarantine/ for corrupt blobs.</summary>
 public sealed class CacheLayout
 {
     private readonly string _blobDirectory;
@@ -16,6 +16,7 @@ public sealed class CacheLayout
         // tmp/ sits beside blobs/ on the same file system, so committing a fill is a rename, never a copy.
         TempDirectory = Path.Combine(Root, "tmp");
         IndexDirectory = Path.Combine(Root, "index");
+        QuarantineDirectory = Path.Combine(Root, "quarantine");
         Directory.CreateDirectory(_blobDirectory);
         Directory.CreateDirectory(TempDirectory);
         Directory.CreateDirectory(IndexDirectory);
@@ -26,6 +27,12 @@ public sealed class CacheLayout
     public string TempDirectory { get; }
 
     public string IndexDirectory { get; }
+
+    /// <summary>Where blobs that failed a scrub are moved, for a person to look at; nothing reads them again.</summary>
+    public string QuarantineDirectory { get; }
+
+    /// <summary>The folder of every cached blob file.</summary>
+    public string BlobDirectory => _blobDirectory;
 
     public string BlobPath(Digest digest) => Path.Combine(_blobDirectory, digest.Hex);
 

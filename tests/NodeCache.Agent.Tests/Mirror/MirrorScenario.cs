@@ -48,12 +48,23 @@ internal sealed class MirrorScenario : IAsyncDisposable
     public string TempDirectory => Path.Combine(Agent.CacheDir, "tmp");
 
     /// <summary>Builds and pushes an image with the given layer sizes, then starts the agent (behind a fault proxy when asked).</summary>
-    public static async Task<MirrorScenario> StartAsync(
+    public static Task<MirrorScenario> StartAsync(
         string repository,
         IReadOnlyList<long> layerSizes,
         int seed,
         bool throughProxy = false,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        StartAsync(repository, layerSizes, seed, throughProxy, [], null, cancellationToken);
+
+    /// <summary>As above, with arguments of the test's own for the agent, and its cache in <paramref name="cacheDir"/> when given.</summary>
+    public static async Task<MirrorScenario> StartAsync(
+        string repository,
+        IReadOnlyList<long> layerSizes,
+        int seed,
+        bool throughProxy,
+        IReadOnlyList<string> agentArguments,
+        string? cacheDir,
+        CancellationToken cancellationToken)
     {
         var builder = new OciImageBuilder(seed);
         RegistryProcess? registry = null;
@@ -70,8 +81,9 @@ internal sealed class MirrorScenario : IAsyncDisposable
             }
             scenario = new MirrorScenario(builder, registry, proxy, image);
             scenario.Agent = await AgentProcess.StartAsync(
-                [.. AgentProcess.Upstream(Namespace, proxy?.BaseUri ?? registry.BaseUri), "--connect-timeout", "1s"],
-                cancellationToken: cancellationToken);
+                [.. AgentProcess.Upstream(Namespace, proxy?.BaseUri ?? registry.BaseUri), "--connect-timeout", "1s", .. agentArguments],
+                cacheDir,
+                cancellationToken);
             return scenario;
         }
         catch

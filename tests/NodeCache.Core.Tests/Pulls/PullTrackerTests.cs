@@ -110,7 +110,8 @@ public sealed class PullTrackerTests : IDisposable
         scope.Dispose();
         var finished = await NextAsync();
         Assert.True(finished.Finished);
-        Assert.True(finished.Duration >= Window * 5);
+        // Timers may fire a tick early against the monotonic clock the duration is read from.
+        Assert.True(finished.Duration >= Window * 4, $"{finished.Duration}");
     }
 
     [Fact]
