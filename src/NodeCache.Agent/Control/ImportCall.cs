@@ -3,6 +3,7 @@ using Grpc.Core;
 using NodeCache.Archive;
 using NodeCache.Control.V1;
 using NodeCache.Oci;
+using NodeCache.Store;
 using ImportResult = NodeCache.Archive.ImportResult;
 
 namespace NodeCache.Agent.Control;
@@ -12,7 +13,7 @@ namespace NodeCache.Agent.Control;
 /// and verified, and the result last. Nothing is cached unless the whole archive arrived and passed every check: a
 /// refused archive, a short upload and a client that goes away all end the import before its commit.
 /// </summary>
-internal sealed class ImportCall(ImageImport import, ILogger<ImportCall> logger)
+internal sealed class ImportCall(ImageImport import, Pins pins, ILogger<ImportCall> logger)
 {
     public async Task RunAsync(IAsyncStreamReader<ImportChunk> requestStream, IServerStreamWriter<ImportEvent> responseStream, ServerCallContext context)
     {
@@ -56,7 +57,12 @@ internal sealed class ImportCall(ImageImport import, ILogger<ImportCall> logger)
         {
             throw new RpcException(new Status(StatusCode.DataLoss, $"the archive was refused, nothing imported: {result.Error}"));
         }
-        await responseStream.WriteAsync(new ImportEvent { Result = ToMessage(result, request.Registry) }, cancellationToken).ConfigureAwait(false);
+        var message = ToMessage(result, request.Registry);
+        if (request.Pin)
+        {
+            message.PinnedBlobs = Pin(result);
+        }
+        await responseStream.WriteAsync(new ImportEvent { Result = message }, cancellationToken).ConfigureAwait(false);
     }
 
     private static NodeCache.Archive.ImportRequest Request(ImportStart start)
@@ -70,11 +76,20 @@ internal sealed class ImportCall(ImageImport import, ILogger<ImportCall> logger)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"'{start.Repository}' is not a repository name"));
         }
-        if (start.Pin)
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, "pinning is not available in this agent: import without --pin"));
-        }
         return new NodeCache.Archive.ImportRequest(start.Registry, repository, start.Pin);
+    }
+
+    // By manifest digest, not by tag: a pinned manifest keeps every blob it names, and what was imported stays kept
+    // even when a tag of it moves on later. One pin per image, as each pin rewrites pins.json.
+    private int Pin(ImportResult result)
+    {
+        foreach (var manifest in result.Images.Select(i => i.Manifest).Distinct())
+        {
+            pins.Pin(manifest);
+        }
+        var blobs = result.Images.SelectMany(i => i.Blobs).Distinct().Count();
+        logger.LogInformation("Pinned {Images} imported images, {Blobs} blobs", result.Images.Count, blobs);
+        return blobs;
     }
 
     private static async Task SendProgressAsync(ChannelReader<ArchiveProgress> progress, IServerStreamWriter<ImportEvent> responseStream, CancellationToken cancellationToken)

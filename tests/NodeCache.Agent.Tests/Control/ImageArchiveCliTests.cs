@@ -195,15 +195,30 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Import_with_pin_is_refused_with_exit_code_6_when_the_agent_cannot_pin()
+    public async Task Images_imported_with_pin_stay_when_eviction_makes_room_and_unpinned_ones_go()
     {
-        var image = await _builder.BuildAsync("team/pinned", "1", [16 * OciImageBuilder.KiB]);
+        await using var small = await AgentProcess.StartAsync(
+            ["--upstream", $"{Harbor}=http://127.0.0.1:{LoopbackPort.Next()}", "--cache-size", "1MiB", "--eviction-interval", "1s"]);
+        var pinned = await _builder.BuildAsync("team/kept", "1", [400 * OciImageBuilder.KiB]);
+        var others = new[]
+        {
+            await _builder.BuildAsync("team/evictable", "1", [400 * OciImageBuilder.KiB]),
+            await _builder.BuildAsync("team/evictable", "2", [400 * OciImageBuilder.KiB]),
+        };
 
-        var run = await Cli("import", await WriteLayoutFolderAsync(image), "--registry", Harbor, "--pin");
+        // The pinned image first: the least recently used, so the first to go if the pin did not hold.
+        var run = await NodeCacheCli.RunAsync(small, "import", await WriteLayoutFolderAsync(pinned), "--registry", Harbor, "--pin");
+        foreach (var other in others)
+        {
+            (await NodeCacheCli.RunAsync(small, "import", await WriteLayoutFolderAsync(other), "--registry", Harbor)).EnsureSucceeded();
+        }
 
-        Assert.Equal(6, run.ExitCode);
-        Assert.Contains("pinning is not available", run.Stderr, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFiles(BlobFolder));
+        Assert.True(run.Succeeded, run.Stderr);
+        Assert.Contains($"imported 1 images: {pinned.Blobs.Count + 1} blobs ({Size(pinned.Blobs.Sum(b => b.Size) + pinned.Manifest.Size)}) new to the cache, {pinned.Blobs.Count + 1} blobs pinned", run.Stdout, StringComparison.Ordinal);
+        var blobs = Path.Combine(small.CacheDir, "blobs", "sha256");
+        await WaitUntilAsync(() => others.Any(o => !File.Exists(Path.Combine(blobs, o.Layers[0].Digest.Hex))), "an eviction pass to evict an unpinned layer");
+        Assert.All(pinned.Blobs.Append(pinned.Manifest), b => Assert.True(File.Exists(Path.Combine(blobs, b.Digest.Hex)), $"{b.Digest} was evicted"));
+        Assert.Contains(pinned.ManifestDigest.ToString(), await File.ReadAllTextAsync(Path.Combine(small.CacheDir, "pins.json")), StringComparison.Ordinal);
     }
 
     public async Task DisposeAsync()
@@ -242,6 +257,8 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
             }
         }
     }
+
+    private static string Size(long bytes) => NodeCache.Cli.ByteSize.Format(bytes);
 
     private Task<ToolRun> Cli(params string[] arguments) => NodeCacheCli.RunAsync(_agent, arguments);
 }
