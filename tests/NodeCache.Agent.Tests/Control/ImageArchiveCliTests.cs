@@ -124,7 +124,9 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
 
         await WaitUntilAsync(() => Directory.GetFiles(TempFolderOfCache).Length == 0, "the agent to discard the staged upload");
         Assert.Empty(Directory.GetFiles(BlobFolder));
-        Assert.Contains("Import abandoned by the client", _agent.Output.Text(), StringComparison.Ordinal);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var logged = await _agent.Output.WaitForLineAsync(l => l.Text.Contains("nothing imported", StringComparison.Ordinal), timeout.Token);
+        Assert.Contains("Import abandoned by the client", logged.Text, StringComparison.Ordinal);
         Assert.Equal(0, (await Cli("stats")).ExitCode);
     }
 
