@@ -38,8 +38,7 @@ internal sealed class ArchiveUpload(IAsyncStreamReader<ImportChunk> chunks, long
             {
                 return 0;
             }
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(callCancelled, cancellationToken);
-            if (!await chunks.MoveNext(linked.Token).ConfigureAwait(false))
+            if (!await NextAsync(cancellationToken).ConfigureAwait(false))
             {
                 _ended = true;
                 if (announcedSize > 0 && Received != announcedSize && !_archiveRead)
@@ -63,6 +62,21 @@ internal sealed class ArchiveUpload(IAsyncStreamReader<ImportChunk> chunks, long
         _current[..count].CopyTo(buffer);
         _current = _current[count..];
         return count;
+    }
+
+    // A reset stream is the client going away, whether or not the call's token has fired yet: a cancellation, not a
+    // failure of the cache's disk, which is what an IOException means to the import's caller.
+    private async Task<bool> NextAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(callCancelled, cancellationToken);
+        try
+        {
+            return await chunks.MoveNext(linked.Token).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new OperationCanceledException($"the client went away after {Received} bytes: {ex.Message}", ex, linked.Token);
+        }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

@@ -32,12 +32,8 @@ internal sealed class ImportCall(ImageImport import, Pins pins, ILogger<ImportCa
         {
             logger.LogInformation("Importing an archive for {Registry} from the control API", request.Registry);
             result = await import.ImportAsync(upload, request, new ChannelProgress(progress.Writer), cancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
-            {
-                await upload.DrainAsync(cancellationToken).ConfigureAwait(false);
-            }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException && cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
             logger.LogWarning("Import abandoned by the client after {Bytes} bytes; nothing imported", upload.Received);
             throw;
@@ -57,6 +53,7 @@ internal sealed class ImportCall(ImageImport import, Pins pins, ILogger<ImportCa
         {
             throw new RpcException(new Status(StatusCode.DataLoss, $"the archive was refused, nothing imported: {result.Error}"));
         }
+        await upload.DrainAsync(cancellationToken).ConfigureAwait(false);
         var message = ToMessage(result, request.Registry);
         if (request.Pin)
         {

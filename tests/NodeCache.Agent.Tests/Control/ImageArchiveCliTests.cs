@@ -83,10 +83,8 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
     public async Task An_archive_read_from_a_pipe_of_unknown_length_is_imported()
     {
         var image = await _builder.BuildAsync("team/piped", "1", [1 * OciImageBuilder.MiB]);
-        using var archive = new MemoryStream();
-        await ImageArchive.WriteDockerSaveAsync(archive, image, $"{image.Repository}:1");
-        var fifo = _files.Combine("piped.fifo");
-        (await ToolRun.RunAsync(RequiredTools.Find("mkfifo"), [fifo], TimeSpan.FromSeconds(10))).EnsureSucceeded();
+        using var archive = await DockerSaveAsync(image);
+        var fifo = await NamedPipeAsync("piped.fifo");
 
         var run = Cli("import", fifo, "--registry", Harbor, "-o", "json");
         await using (var pipe = await Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write)))
@@ -105,10 +103,8 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
     public async Task An_upload_cut_off_by_a_killed_cli_leaves_no_blob_and_no_temp_file()
     {
         var image = await _builder.BuildAsync("team/cut", "1", [4 * OciImageBuilder.MiB]);
-        using var archive = new MemoryStream();
-        await ImageArchive.WriteDockerSaveAsync(archive, image, $"{image.Repository}:1");
-        var fifo = _files.Combine("upload.fifo");
-        (await ToolRun.RunAsync(RequiredTools.Find("mkfifo"), [fifo], TimeSpan.FromSeconds(10))).EnsureSucceeded();
+        using var archive = await DockerSaveAsync(image);
+        var fifo = await NamedPipeAsync("upload.fifo");
         using var output = new CapturedOutput(null);
         await using var cli = NodeCacheCli.Start(_agent, output, "import", fifo, "--registry", Harbor);
 
@@ -242,6 +238,21 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
         layout.Position = 0;
         await TarFile.ExtractToDirectoryAsync(layout, folder, overwriteFiles: false);
         return folder;
+    }
+
+    private static async Task<MemoryStream> DockerSaveAsync(BuiltImage image)
+    {
+        var archive = new MemoryStream();
+        await ImageArchive.WriteDockerSaveAsync(archive, image, $"{image.Repository}:1");
+        return archive;
+    }
+
+    // A named pipe: the CLI reads it as a file of unknown length, and the test decides when bytes arrive.
+    private async Task<string> NamedPipeAsync(string name)
+    {
+        var fifo = _files.Combine(name);
+        (await ToolRun.RunAsync(RequiredTools.Find("mkfifo"), [fifo], TimeSpan.FromSeconds(10))).EnsureSucceeded();
+        return fifo;
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
