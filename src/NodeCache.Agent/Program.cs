@@ -88,6 +88,7 @@ services.AddSingleton<RegistryEndpoint>();
 services.AddSingleton<SendfileConnection>();
 services.AddHostedService<IndexCheckpoints>();
 services.AddPrefetch(options, kubernetes);
+services.AddImagePrewarms(options, kubernetes);
 builder.AddControlApi(options);
 builder.AddMetricsListener(options);
 services.AddCacheHealth(options);

@@ -7,35 +7,40 @@ namespace NodeCache.Cli;
 internal static class CommandRun
 {
     public static void SetAgentAction(this Command command, Func<ParseResult, AgentConnection, CancellationToken, Task<ExitCode>> body) =>
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetAction((parse, cancellationToken) => RunAgentAsync(parse, body, cancellationToken));
+
+    public static async Task<int> RunAgentAsync(ParseResult parse, Func<ParseResult, AgentConnection, CancellationToken, Task<ExitCode>> body, CancellationToken cancellationToken)
+    {
+        using var agent = AgentConnection.Open(parse.GetValue(CommonOptions.Agent));
+        try
         {
-            using var agent = AgentConnection.Open(parse.GetValue(CommonOptions.Agent));
-            try
-            {
-                return (int)await body(parse, agent, cancellationToken).ConfigureAwait(false);
-            }
-            catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
-            {
-                return Report(agent.Failure(ex));
-            }
-            catch (CliFailure ex)
-            {
-                return Report(ex);
-            }
-        });
+            return (int)await body(parse, agent, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+        {
+            return Report(agent.Failure(ex));
+        }
+        catch (CliFailure ex)
+        {
+            return Report(ex);
+        }
+    }
 
     public static void SetLocalAction(this Command command, Func<ParseResult, CancellationToken, Task<ExitCode>> body) =>
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetAction((parse, cancellationToken) => RunLocalAsync(parse, body, cancellationToken));
+
+    /// <summary>Runs a body that needs no agent (it may talk to something else, such as the Kubernetes API).</summary>
+    public static async Task<int> RunLocalAsync(ParseResult parse, Func<ParseResult, CancellationToken, Task<ExitCode>> body, CancellationToken cancellationToken)
+    {
+        try
         {
-            try
-            {
-                return (int)await body(parse, cancellationToken).ConfigureAwait(false);
-            }
-            catch (CliFailure ex)
-            {
-                return Report(ex);
-            }
-        });
+            return (int)await body(parse, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CliFailure ex)
+        {
+            return Report(ex);
+        }
+    }
 
     public static int Report(CliFailure failure)
     {

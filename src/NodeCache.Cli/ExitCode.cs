@@ -16,6 +16,10 @@ internal enum ExitCode
     NotFound = 5,
     /// <summary>This agent does not offer the operation.</summary>
     Unsupported = 6,
+    /// <summary>The Kubernetes API cannot be reached, or refuses (no kubeconfig, RBAC).</summary>
+    ClusterUnavailable = 7,
+    /// <summary>Not every selected node reported within <c>--timeout</c>.</summary>
+    TimedOut = 8,
     /// <summary>An archive to import cannot be read or fails a digest check: nothing was imported.</summary>
-    BadArchive = 7,
+    BadArchive = 9,
 }

@@ -27,9 +27,13 @@ public static class NodeCacheCli
     /// A run in a pseudo-terminal (util-linux <c>script</c>), as an operator at a shell sees it: live progress bars and
     /// colours instead of the plain lines a pipe gets. Its stdout is what the terminal showed, escape sequences included.
     /// </summary>
-    public static Task<ToolRun> RunInTerminalAsync(AgentProcess agent, params string[] arguments)
+    public static Task<ToolRun> RunInTerminalAsync(AgentProcess agent, params string[] arguments) =>
+        RunInTerminalAsync(["--agent", agent.ControlSocket, .. arguments]);
+
+    /// <summary>A run in a pseudo-terminal of a command that needs no agent (a cluster-wide prewarm).</summary>
+    public static Task<ToolRun> RunInTerminalAsync(IEnumerable<string> arguments)
     {
-        var command = string.Join(' ', new[] { AgentProcess.DotnetHost(), "exec", AssemblyPath, "--agent", agent.ControlSocket }.Concat(arguments).Select(Quote));
+        var command = string.Join(' ', new[] { AgentProcess.DotnetHost(), "exec", AssemblyPath }.Concat(arguments).Select(Quote));
         return ToolRun.RunAsync(RequiredTools.Find("script"), ["--quiet", "--return", "--command", $"env TERM=xterm-256color COLUMNS=120 LINES=40 {command}", "/dev/null"], DefaultTimeout);
     }
 

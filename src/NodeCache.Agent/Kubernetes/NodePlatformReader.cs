@@ -10,15 +10,18 @@ internal static class NodePlatformReader
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
     /// <summary>The node's platform, asking until the API answers (the agent may start before the API is reachable).</summary>
-    public static async Task<NodePlatform> ReadAsync(IKubernetes client, string nodeName, ILogger logger, CancellationToken stopping)
+    public static async Task<NodePlatform> ReadAsync(IKubernetes client, string nodeName, ILogger logger, CancellationToken stopping) =>
+        Of(await ReadNodeAsync(client, nodeName, logger, stopping).ConfigureAwait(false));
+
+    /// <summary>The Node object, asking until the API answers.</summary>
+    public static async Task<V1Node> ReadNodeAsync(IKubernetes client, string nodeName, ILogger logger, CancellationToken stopping)
     {
         var backoff = TimeSpan.FromMilliseconds(200);
         while (true)
         {
             try
             {
-                var node = await client.CoreV1.ReadNodeAsync(nodeName, cancellationToken: stopping).ConfigureAwait(false);
-                return Of(node);
+                return await client.CoreV1.ReadNodeAsync(nodeName, cancellationToken: stopping).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is k8s.Autorest.HttpOperationException or HttpRequestException or IOException)
             {

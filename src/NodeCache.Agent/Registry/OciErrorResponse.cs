@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using NodeCache.Mirror;
+using NodeCache.Oci;
 
 namespace NodeCache.Agent.Registry;
 
@@ -19,7 +20,8 @@ internal static class OciErrorResponse
     {
         var response = context.Response;
         response.StatusCode = (int)error.Status;
-        var passThrough = IsOciErrorJson(error.UpstreamBody, out var upstreamMessage);
+        // An upstream's own error body (Harbor's policy message, say) is passed on as it is when it is the spec's format.
+        var passThrough = OciErrorBody.TryRead(error.UpstreamBody, out var upstreamMessage);
         response.ContentType = passThrough ? error.UpstreamContentType ?? "application/json" : "application/json";
         var body = passThrough ? error.UpstreamBody! : Serialize(error);
         if (passThrough && upstreamMessage is not null && context.Features.Get<IHttpResponseFeature>() is { } feature)
@@ -47,38 +49,5 @@ internal static class OciErrorResponse
             json.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
-    // An upstream's own error body (Harbor's policy message, say) is passed on as it is when it is the spec's format.
-    // The first error's "CODE: message", when there is one.
-    private static bool IsOciErrorJson(string? body, out string? message)
-    {
-        message = null;
-        if (string.IsNullOrEmpty(body))
-        {
-            return false;
-        }
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind != JsonValueKind.Object
-                || !document.RootElement.TryGetProperty("errors", out var errors)
-                || errors.ValueKind != JsonValueKind.Array)
-            {
-                return false;
-            }
-            if (errors.GetArrayLength() > 0 && errors[0] is { ValueKind: JsonValueKind.Object } first
-                && first.TryGetProperty("message", out var text) && text.ValueKind == JsonValueKind.String)
-            {
-                message = first.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String
-                    ? $"{code.GetString()}: {text.GetString()}"
-                    : text.GetString();
-            }
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 }

@@ -1,12 +1,17 @@
 using System.CommandLine;
 using Grpc.Core;
+using NodeCache.Cli.Kubernetes;
 using NodeCache.Control.V1;
 using NodeCache.Oci;
+using NodeCache.Prewarm;
 using Spectre.Console;
 
 namespace NodeCache.Cli.Commands;
 
-/// <summary><c>nodecache prewarm REF...</c>: fetch images into this node's cache, with a progress bar per blob and a summary.</summary>
+/// <summary>
+/// <c>nodecache prewarm REF...</c>: fetch images into this node's cache, with a progress bar per blob and a summary; with
+/// <c>--all-nodes</c> or <c>--selector</c>, into the caches of the cluster's nodes through an ImagePrewarm.
+/// </summary>
 internal static class PrewarmCommand
 {
     public static Command Create()
@@ -14,35 +19,89 @@ internal static class PrewarmCommand
         var images = new Argument<string[]>("image") { Description = "image references, e.g. harbor.example/team/app:1.2 or nginx@sha256:…", Arity = ArgumentArity.OneOrMore };
         var platform = new Option<string?>("--platform") { Description = "os/arch[/variant] to take from a multi-platform image (default: the node's)" };
         var pin = new Option<bool>("--pin") { Description = "keep the images out of eviction" };
-        var command = new Command("prewarm", "Fetch images into this node's cache before they are pulled") { images, platform, pin };
-        command.SetAgentAction(async (parse, agent, cancellationToken) =>
+        var allNodes = new Option<bool>("--all-nodes") { Description = "prewarm on every node of the cluster: creates an ImagePrewarm through the Kubernetes API and follows it" };
+        var selector = new Option<string?>("--selector", "-l") { Description = "prewarm on the nodes carrying these labels (key=value[,key=value]): creates an ImagePrewarm and follows it" };
+        var ttl = new Option<string?>("--ttl") { Description = "with --all-nodes/--selector: how long the ImagePrewarm applies (30m, 24h, 1h30m); then nodes mark it Expired" };
+        var name = new Option<string?>("--name") { Description = "with --all-nodes/--selector: the ImagePrewarm's name (default prewarm-<random>)" };
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "with --all-nodes/--selector: the cluster (default $KUBECONFIG, ~/.kube/config, else in-cluster)" };
+        var noWait = new Option<bool>("--no-wait") { Description = "with --all-nodes/--selector: return once the ImagePrewarm is created" };
+        var timeout = new Option<string>("--timeout") { Description = "with --all-nodes/--selector: how long to wait for every node", DefaultValueFactory = _ => "10m" };
+        var command = new Command("prewarm", "Fetch images into this node's cache (or, with --all-nodes or --selector, the cluster's nodes' caches) before they are pulled")
         {
-            var references = parse.GetValue(images)!;
-            foreach (var reference in references)
+            images, platform, pin, allNodes, selector, ttl, name, kubeconfig, noWait, timeout,
+        };
+        command.SetAction((parse, cancellationToken) => parse.GetValue(allNodes) || parse.GetValue(selector) is not null
+            ? CommandRun.RunLocalAsync(parse, (parse, cancellationToken) =>
             {
-                // Checked here too, so a typo fails before the agent is even asked.
-                if (!ImageReference.TryParse(reference, out _, out var error))
+                // Everything the command line says is checked before the cluster is asked anything.
+                var request = ClusterRequest(parse, CheckedReferences(parse.GetValue(images)!), allNodes, selector, platform, pin, ttl, name, noWait, timeout);
+                return ClusterPrewarm.RunAsync(
+                    ClusterConnection.Open(parse.GetValue(kubeconfig)), request, new ClusterPrewarmView(parse.GetValue(CommonOptions.Output)), cancellationToken);
+            }, cancellationToken)
+            : CommandRun.RunAgentAsync(parse, (parse, agent, cancellationToken) =>
+            {
+                if (new Option[] { ttl, name, kubeconfig, noWait, timeout }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } clusterOnly)
                 {
-                    throw new CliFailure(ExitCode.BadReference, $"bad image reference '{reference}': {error}");
+                    throw new CliFailure(ExitCode.Usage, $"{clusterOnly.Name} applies to --all-nodes or --selector");
                 }
-            }
-            var request = new PrewarmRequest { Platform = parse.GetValue(platform) ?? "", Pin = parse.GetValue(pin) };
-            request.Images.AddRange(references);
-            using var call = agent.Client.Prewarm(request, cancellationToken: cancellationToken);
-            var done = parse.GetValue(CommonOptions.Output) == OutputFormat.Json
-                ? await CollectAsync(call.ResponseStream, cancellationToken).ConfigureAwait(false)
-                : await ShowProgressAsync(call.ResponseStream, cancellationToken).ConfigureAwait(false);
-            if (parse.GetValue(CommonOptions.Output) == OutputFormat.Json)
-            {
-                Console.WriteLine("[" + string.Join(",", done.Select(CommonOptions.Json)) + "]");
-            }
-            else
-            {
-                Summarize(done);
-            }
-            return Outcome(done);
-        });
+                return OnThisNodeAsync(parse, agent, images, platform, pin, cancellationToken);
+            }, cancellationToken));
         return command;
+    }
+
+    private static ClusterPrewarmRequest ClusterRequest(
+        ParseResult parse, string[] references, Option<bool> allNodes, Option<string?> selector, Option<string?> platform, Option<bool> pin, Option<string?> ttl,
+        Option<string?> name, Option<bool> noWait, Option<string> timeout)
+    {
+        if (parse.GetValue(allNodes) && parse.GetValue(selector) is not null)
+        {
+            throw new CliFailure(ExitCode.Usage, "--all-nodes and --selector exclude each other");
+        }
+        if (parse.GetValue(ttl) is { } ttlText && !PrewarmTtl.TryParse(ttlText, out _))
+        {
+            throw new CliFailure(ExitCode.Usage, $"--ttl '{ttlText}': expected a duration like 30m, 24h or 1h30m");
+        }
+        if (!PrewarmTtl.TryParse(parse.GetValue(timeout), out var wait))
+        {
+            throw new CliFailure(ExitCode.Usage, $"--timeout '{parse.GetValue(timeout)}': expected a duration like 30s, 10m or 1h");
+        }
+        return new ClusterPrewarmRequest(
+            references, parse.GetValue(selector) is { } labels ? NodeSelectorText.Parse(labels) : null, parse.GetValue(platform), parse.GetValue(pin),
+            parse.GetValue(ttl), parse.GetValue(name), !parse.GetValue(noWait), wait);
+    }
+
+    private static string[] CheckedReferences(string[] references)
+    {
+        foreach (var reference in references)
+        {
+            // Checked here too, so a typo fails before the agent or the cluster is even asked.
+            if (!ImageReference.TryParse(reference, out _, out var error))
+            {
+                throw new CliFailure(ExitCode.BadReference, $"bad image reference '{reference}': {error}");
+            }
+        }
+        return references;
+    }
+
+    private static async Task<ExitCode> OnThisNodeAsync(
+        ParseResult parse, AgentConnection agent, Argument<string[]> images, Option<string?> platform, Option<bool> pin, CancellationToken cancellationToken)
+    {
+        var references = CheckedReferences(parse.GetValue(images)!);
+        var request = new PrewarmRequest { Platform = parse.GetValue(platform) ?? "", Pin = parse.GetValue(pin) };
+        request.Images.AddRange(references);
+        using var call = agent.Client.Prewarm(request, cancellationToken: cancellationToken);
+        var done = parse.GetValue(CommonOptions.Output) == OutputFormat.Json
+            ? await CollectAsync(call.ResponseStream, cancellationToken).ConfigureAwait(false)
+            : await ShowProgressAsync(call.ResponseStream, cancellationToken).ConfigureAwait(false);
+        if (parse.GetValue(CommonOptions.Output) == OutputFormat.Json)
+        {
+            Console.WriteLine("[" + string.Join(",", done.Select(CommonOptions.Json)) + "]");
+        }
+        else
+        {
+            Summarize(done);
+        }
+        return Outcome(done);
     }
 
     private static async Task<List<ImageDone>> CollectAsync(IAsyncStreamReader<PrewarmEvent> events, CancellationToken cancellationToken)

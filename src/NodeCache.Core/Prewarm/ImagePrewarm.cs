@@ -152,6 +152,9 @@ public sealed class ImagePrewarm(UpstreamRules rules, ManifestResolver resolver,
         }
     }
 
+    // The registry's own words, when it gave any, say more than the status: Harbor names the policy that refused an image.
     private static PrewarmFinished Failed(ImageReference image, Digest? digest, MirrorError error, Stopwatch clock) =>
-        new(image, digest, error.Status == HttpStatusCode.NotFound ? PrewarmFailure.NotFound : PrewarmFailure.Upstream, $"{image}: {error.Message}", 0, 0, clock.Elapsed);
+        new(image, digest, error.Status == HttpStatusCode.NotFound ? PrewarmFailure.NotFound : PrewarmFailure.Upstream,
+            OciErrorBody.TryRead(error.UpstreamBody, out var said) && said is not null ? $"{image}: {error.Message} ({said})" : $"{image}: {error.Message}",
+            0, 0, clock.Elapsed);
 }

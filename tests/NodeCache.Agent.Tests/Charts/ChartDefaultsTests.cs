@@ -21,13 +21,13 @@ public sealed class ChartDefaultsTests(DefaultRender render) : IClassFixture<Def
     public void It_renders_the_daemonset_its_configmap_serviceaccount_rbac_and_the_crd_and_nothing_else()
     {
         Assert.Equal(
-            ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "CustomResourceDefinition", "DaemonSet", "ServiceAccount"],
+            ["ClusterRole", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "CustomResourceDefinition", "DaemonSet", "ServiceAccount"],
             _chart.Manifests.Select(m => m["kind"].Text).Order());
         Assert.Equal("apps/v1", _chart.DaemonSet["apiVersion"].Text);
         var namespaced = _chart.Manifests.Where(m => m["kind"].Text is not ("ClusterRole" or "ClusterRoleBinding" or "CustomResourceDefinition")).ToList();
         Assert.All(namespaced, m => Assert.Equal(RenderedChart.Namespace, m["metadata"]["namespace"].Text));
         Assert.All(namespaced, m => Assert.Equal("nodecache", m["metadata"]["name"].Text));
-        Assert.False(_chart.OfKind("ClusterRole")["metadata"].Has("namespace"));
+        Assert.False(_chart.AgentClusterRole["metadata"].Has("namespace"));
     }
 
     [Fact]

@@ -89,7 +89,7 @@ public sealed class ChartOperationDefaultsTests(DefaultRender render) : IClassFi
     [Fact]
     public void The_cluster_role_grants_reading_pods_nodes_workloads_and_image_prewarms_and_no_secrets()
     {
-        var rules = _chart.OfKind("ClusterRole")["rules"].Items
+        var rules = _chart.AgentClusterRole["rules"].Items
             .Select(r => (Groups: string.Join(",", r["apiGroups"].Texts), Resources: string.Join(",", r["resources"].Texts), Verbs: string.Join(",", r["verbs"].Texts)))
             .ToList();
 
@@ -103,7 +103,7 @@ public sealed class ChartOperationDefaultsTests(DefaultRender render) : IClassFi
             ],
             rules);
         var binding = _chart.OfKind("ClusterRoleBinding");
-        Assert.Equal(_chart.OfKind("ClusterRole")["metadata"]["name"].Text, binding["roleRef"]["name"].Text);
+        Assert.Equal(_chart.AgentClusterRole["metadata"]["name"].Text, binding["roleRef"]["name"].Text);
         var subject = Assert.Single(binding["subjects"].Items);
         Assert.Equal("ServiceAccount", subject["kind"].Text);
         Assert.Equal(_chart.PodSpec["serviceAccountName"].Text, subject["name"].Text);
@@ -132,10 +132,24 @@ public sealed class ChartOperationDefaultsTests(DefaultRender render) : IClassFi
         Assert.Equal("1", spec["properties"]["images"]["minItems"].Text);
         Assert.Equal("string", spec["properties"]["nodeSelector"]["additionalProperties"]["type"].Text);
         Assert.Equal("boolean", spec["properties"]["pin"]["type"].Text);
-        var node = schema["status"]["properties"]["nodes"];
-        Assert.Equal(["node"], node["x-kubernetes-list-map-keys"].Texts);
-        Assert.Equal(["Pending", "Pulling", "Ready", "Failed"], node["items"]["properties"]["phase"]["enum"].Texts);
-        Assert.Equal(["node", "phase", "imagesReady", "bytesFetched", "message", "lastUpdate"], node["items"]["properties"].Keys);
+        // Keyed by node name: each node's merge patch then touches its own key, where a list would be replaced whole.
+        var nodes = schema["status"]["properties"]["nodes"];
+        Assert.Equal("object", nodes["type"].Text);
+        var entry = nodes["additionalProperties"];
+        Assert.Equal(["Pending", "Pulling", "Ready", "Failed", "Expired"], entry["properties"]["phase"]["enum"].Texts);
+        Assert.Equal(["phase", "observedGeneration", "imagesReady", "bytesFetched", "pinned", "message", "lastUpdate"], entry["properties"].Keys);
+    }
+
+    [Fact]
+    public void Prewarming_users_get_a_cluster_role_to_create_and_follow_image_prewarms_and_count_nodes_that_nothing_binds()
+    {
+        var role = _chart.Manifests.Single(m => m["kind"].Text == "ClusterRole" && m["metadata"]["name"].Text.EndsWith("-prewarm", StringComparison.Ordinal));
+        var rules = role["rules"].Items
+            .Select(r => (Groups: string.Join(",", r["apiGroups"].Texts), Resources: string.Join(",", r["resources"].Texts), Verbs: string.Join(",", r["verbs"].Texts)))
+            .ToList();
+
+        Assert.Equal([("nodecache.io", "imageprewarms", "create,get,list,watch,delete"), ("", "nodes", "list")], rules);
+        Assert.DoesNotContain(_chart.Manifests, m => m["kind"].Text == "ClusterRoleBinding" && m["roleRef"]["name"].Text == role["metadata"]["name"].Text);
     }
 
     [Fact]
@@ -172,7 +186,7 @@ public sealed class ChartOperationEveryOptionTests(EveryOptionRender render) : I
     [Fact]
     public void Pull_secrets_add_reading_secrets_and_service_accounts_to_the_cluster_role()
     {
-        var secrets = _chart.OfKind("ClusterRole")["rules"].Items.Single(r => r["resources"].Texts.Contains("secrets"));
+        var secrets = _chart.AgentClusterRole["rules"].Items.Single(r => r["resources"].Texts.Contains("secrets"));
 
         Assert.Equal(["secrets", "serviceaccounts"], secrets["resources"].Texts);
         Assert.Equal(["get"], secrets["verbs"].Texts);

@@ -32,6 +32,10 @@ public sealed class RenderedChart
 
     public YamlNode DaemonSet => OfKind("DaemonSet");
 
+    /// <summary>The agent's ClusterRole: the one its ClusterRoleBinding grants (the chart also renders one for prewarming users).</summary>
+    public YamlNode AgentClusterRole =>
+        Manifests.Single(m => m["kind"].Text == "ClusterRole" && m["metadata"]["name"].Text == OfKind("ClusterRoleBinding")["roleRef"]["name"].Text);
+
     /// <summary>The ConfigMap holding the agent's config (the chart may render others, such as the dashboard's).</summary>
     public YamlNode ConfigMap => Manifests.Single(m => m["kind"].Text == "ConfigMap" && m["data"].Has("agent.yaml"));
 

@@ -25,7 +25,7 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
         _agent = await AgentProcess.StartAsync(["--upstream", $"{Harbor}=http://127.0.0.1:{LoopbackPort.Next()}", "--connect-timeout", "1s"]);
 
     [Fact]
-    public async Task An_archive_with_a_blob_that_does_not_match_its_digest_is_refused_in_one_line_with_exit_code_7_and_caches_nothing()
+    public async Task An_archive_with_a_blob_that_does_not_match_its_digest_is_refused_in_one_line_with_exit_code_9_and_caches_nothing()
     {
         var image = await _builder.BuildAsync("team/corrupt", "1", [64 * OciImageBuilder.KiB]);
         var folder = await WriteLayoutFolderAsync(image);
@@ -36,7 +36,7 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
 
         var run = await Cli("import", folder, "--registry", Harbor);
 
-        Assert.Equal(7, run.ExitCode);
+        Assert.Equal(9, run.ExitCode);
         var line = Assert.Single(run.Stderr.Trim().Split('\n'));
         Assert.StartsWith("nodecache: the archive was refused, nothing imported: ", line, StringComparison.Ordinal);
         Assert.Contains(image.Layers[0].Digest.ToString(), line, StringComparison.Ordinal);
@@ -46,14 +46,14 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_file_that_is_no_image_archive_is_refused_with_exit_code_7()
+    public async Task A_file_that_is_no_image_archive_is_refused_with_exit_code_9()
     {
         var file = _files.Combine("notes.txt");
         await File.WriteAllTextAsync(file, string.Concat(Enumerable.Repeat("not an image archive\n", 100)));
 
         var run = await Cli("import", file, "--registry", Harbor);
 
-        Assert.Equal(7, run.ExitCode);
+        Assert.Equal(9, run.ExitCode);
         Assert.StartsWith("nodecache: the archive was refused, nothing imported: ", run.Stderr, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(BlobFolder));
     }

@@ -18,16 +18,19 @@ internal static class Discovery
         {
             ["kind"] = "APIGroupList",
             ["apiVersion"] = "v1",
-            ["groups"] = new JsonArray(new JsonObject
-            {
-                ["name"] = "apps",
-                ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = "apps/v1", ["version"] = "v1" }),
-                ["preferredVersion"] = new JsonObject { ["groupVersion"] = "apps/v1", ["version"] = "v1" },
-            }),
+            ["groups"] = new JsonArray(Group("apps", "v1"), Group("nodecache.io", "v1alpha1")),
         },
         "api/v1" => ResourceList("v1"),
         "apis/apps/v1" => ResourceList("apps/v1"),
+        "apis/nodecache.io/v1alpha1" => ResourceList("nodecache.io/v1alpha1"),
         _ => null,
+    };
+
+    private static JsonObject Group(string name, string version) => new()
+    {
+        ["name"] = name,
+        ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = $"{name}/{version}", ["version"] = version }),
+        ["preferredVersion"] = new JsonObject { ["groupVersion"] = $"{name}/{version}", ["version"] = version },
     };
 
     private static JsonObject ResourceList(string groupVersion) => new()

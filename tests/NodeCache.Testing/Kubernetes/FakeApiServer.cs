@@ -19,7 +19,10 @@ namespace NodeCache.Testing.Kubernetes;
 /// agent reads: a list is a JSON <c>*List</c> with <c>metadata.resourceVersion</c>; <c>?watch=true</c> streams one JSON
 /// event per line (ADDED, MODIFIED, DELETED, BOOKMARK with <c>allowWatchBookmarks</c>, ERROR with a 410 Status for a
 /// compacted version) from the version asked for; a <c>fieldSelector</c> turns a change into ADDED or DELETED as an object
-/// starts or stops matching, as the real watch cache does. Tests change objects, compact history and drop connections.
+/// starts or stops matching, as the real watch cache does; a <c>labelSelector</c> filters lists and watches alike. Objects
+/// can be created (POST), deleted and changed with a JSON merge patch (PATCH, <c>application/merge-patch+json</c>) of the
+/// object or of its <c>status</c> subresource; <c>metadata.generation</c> moves only when the spec changes, as for a resource
+/// with a status subresource. Tests change objects, compact history and drop connections.
 /// </summary>
 public sealed class FakeApiServer : IAsyncDisposable
 {
@@ -125,6 +128,8 @@ public sealed class FakeApiServer : IAsyncDisposable
             metadata["resourceVersion"] = version.ToString(CultureInfo.InvariantCulture);
             metadata["uid"] ??= old?["metadata"]?["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
             metadata["creationTimestamp"] ??= old?["metadata"]?["creationTimestamp"]?.DeepClone() ?? DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+            var generation = old?["metadata"]?["generation"]?.GetValue<long>() ?? 0;
+            metadata["generation"] = old is null || !JsonNode.DeepEquals(old["spec"], stored["spec"]) ? generation + 1 : generation;
             _objects[key] = stored;
             Publish(new StoredEvent(version, key, old is null ? "ADDED" : "MODIFIED", old, stored));
             return version;
@@ -134,13 +139,13 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>Changes a stored object in place, as a PATCH would; returns the new resourceVersion.</summary>
     public long Update(string resource, string? @namespace, string name, Action<JsonObject> change)
     {
-        JsonObject copy;
+        // Atomic, as the API server's own read-modify-write of a PATCH is: two concurrent patches both land.
         lock (_gate)
         {
-            copy = (JsonObject)_objects[new ObjectKey(resource, @namespace, name)].DeepClone();
+            var copy = (JsonObject)_objects[new ObjectKey(resource, @namespace, name)].DeepClone();
+            change(copy);
+            return Apply(copy);
         }
-        change(copy);
-        return Apply(copy);
     }
 
     public JsonObject? Get(string resource, string? @namespace, string name)
@@ -242,10 +247,31 @@ public sealed class FakeApiServer : IAsyncDisposable
                 await WriteStatusAsync(context, 404, "NotFound", $"{target.Resource} \"{name}\" not found");
                 return;
             }
-            await WriteJsonAsync(context, item);
+            switch (request.Method)
+            {
+                case "GET":
+                    await WriteJsonAsync(context, item);
+                    return;
+                case "DELETE":
+                    Delete(target.Resource, target.Namespace, name);
+                    await WriteJsonAsync(context, item);
+                    return;
+                case "PATCH":
+                    await PatchAsync(context, target, name);
+                    return;
+                default:
+                    await WriteStatusAsync(context, 405, "MethodNotAllowed", $"{request.Method} is not supported");
+                    return;
+            }
+        }
+        if (request.Method == "POST")
+        {
+            await CreateAsync(context, target);
             return;
         }
-        var selector = FieldSelector.Parse(request.Query["fieldSelector"].ToString());
+        var fields = FieldSelector.Parse(request.Query["fieldSelector"].ToString());
+        var labels = LabelSelector.Parse(request.Query["labelSelector"].ToString());
+        Func<JsonObject, bool> selector = item => fields.Matches(item) && labels.Matches(item);
         if (request.Query["watch"] is var watch && (watch == "true" || watch == "1"))
         {
             await WatchAsync(context, target, selector);
@@ -254,11 +280,73 @@ public sealed class FakeApiServer : IAsyncDisposable
         await WriteJsonAsync(context, List(target, selector));
     }
 
-    private JsonObject List(ResourcePath target, FieldSelector selector)
+    private async Task CreateAsync(HttpContext context, ResourcePath target)
+    {
+        if (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) is not JsonObject item
+            || item["metadata"]?["name"]?.GetValue<string>() is not { Length: > 0 } name)
+        {
+            await WriteStatusAsync(context, 422, "Invalid", "metadata.name: Required value");
+            return;
+        }
+        if (item["kind"]?.GetValue<string>() != target.Kind)
+        {
+            await WriteStatusAsync(context, 400, "BadRequest", $"the object's kind is not {target.Kind}");
+            return;
+        }
+        if (target.Namespace is { } @namespace)
+        {
+            item["metadata"]!["namespace"] = @namespace;
+        }
+        if (Get(target.Resource, target.Namespace, name) is not null)
+        {
+            await WriteStatusAsync(context, 409, "AlreadyExists", $"{target.Resource} \"{name}\" already exists");
+            return;
+        }
+        // The API server ignores a status sent with a create when the resource has a status subresource.
+        item.Remove("status");
+        Apply(item);
+        context.Response.StatusCode = 201;
+        await WriteJsonAsync(context, Get(target.Resource, target.Namespace, name)!);
+    }
+
+    private async Task PatchAsync(HttpContext context, ResourcePath target, string name)
+    {
+        if (context.Request.ContentType?.Split(';')[0].Trim() != "application/merge-patch+json")
+        {
+            await WriteStatusAsync(context, 415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/merge-patch+json");
+            return;
+        }
+        var patch = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject ?? [];
+        Update(target.Resource, target.Namespace, name, item =>
+        {
+            // The status subresource changes only status; the object itself changes everything but status.
+            if (target.Subresource == "status")
+            {
+                item["status"] = MergePatch.Apply(item["status"], patch["status"]);
+            }
+            else
+            {
+                var status = item["status"]?.DeepClone();
+                var patched = (JsonObject)MergePatch.Apply(item, patch)!;
+                foreach (var key in item.Select(p => p.Key).ToList())
+                {
+                    item.Remove(key);
+                }
+                foreach (var (key, value) in patched)
+                {
+                    item[key] = value?.DeepClone();
+                }
+                item["status"] = status;
+            }
+        });
+        await WriteJsonAsync(context, Get(target.Resource, target.Namespace, name)!);
+    }
+
+    private JsonObject List(ResourcePath target, Func<JsonObject, bool> selector)
     {
         lock (_gate)
         {
-            var items = _objects.Where(o => target.Covers(o.Key) && selector.Matches(o.Value)).Select(o => o.Value.DeepClone()).ToArray();
+            var items = _objects.Where(o => target.Covers(o.Key) && selector(o.Value)).Select(o => o.Value.DeepClone()).ToArray();
             return new JsonObject
             {
                 ["apiVersion"] = target.ApiVersion,
@@ -269,7 +357,7 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
-    private async Task WatchAsync(HttpContext context, ResourcePath target, FieldSelector selector)
+    private async Task WatchAsync(HttpContext context, ResourcePath target, Func<JsonObject, bool> selector)
     {
         var query = context.Request.Query;
         var bookmarks = query["allowWatchBookmarks"] == "true";
@@ -287,7 +375,7 @@ public sealed class FakeApiServer : IAsyncDisposable
             {
                 // No version: the current state as ADDED events, then changes; a version: every change after it.
                 backlog = from == 0
-                    ? [.. _objects.Where(o => target.Covers(o.Key) && selector.Matches(o.Value)).Select(o => EventLine("ADDED", o.Value))]
+                    ? [.. _objects.Where(o => target.Covers(o.Key) && selector(o.Value)).Select(o => EventLine("ADDED", o.Value))]
                     : [.. _history.Where(e => e.Version > from && target.Covers(e.Key)).Select(e => Translate(e, selector)).OfType<string>()];
                 _watchers.Add(watcher);
             }
@@ -350,10 +438,10 @@ public sealed class FakeApiServer : IAsyncDisposable
     }
 
     // A change as a watcher with this selector sees it: it appears (ADDED) or disappears (DELETED) when it starts or stops matching.
-    private static string? Translate(StoredEvent stored, FieldSelector selector)
+    private static string? Translate(StoredEvent stored, Func<JsonObject, bool> selector)
     {
-        var before = stored.Old is not null && selector.Matches(stored.Old);
-        var after = selector.Matches(stored.New);
+        var before = stored.Old is not null && selector(stored.Old);
+        var after = selector(stored.New);
         return stored.Type switch
         {
             "DELETED" => before ? EventLine("DELETED", stored.New) : null,

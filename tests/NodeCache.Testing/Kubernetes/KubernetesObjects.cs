@@ -5,18 +5,43 @@ namespace NodeCache.Testing.Kubernetes;
 /// <summary>The Kubernetes objects tests put on <see cref="FakeApiServer"/>, shaped as the real API returns them.</summary>
 public static class KubernetesObjects
 {
-    /// <summary>A node with the well-known os and arch labels the kubelet sets.</summary>
-    public static JsonObject Node(string name, string architecture = "amd64", string os = "linux") => new()
+    /// <summary>A node with the well-known os and arch labels the kubelet sets, and <paramref name="labels"/> (<c>key=value</c>) besides.</summary>
+    public static JsonObject Node(string name, string architecture = "amd64", string os = "linux", params string[] labels)
     {
-        ["apiVersion"] = "v1",
-        ["kind"] = "Node",
-        ["metadata"] = new JsonObject
+        var all = new JsonObject { ["kubernetes.io/os"] = os, ["kubernetes.io/arch"] = architecture, ["kubernetes.io/hostname"] = name };
+        foreach (var label in labels)
         {
-            ["name"] = name,
-            ["labels"] = new JsonObject { ["kubernetes.io/os"] = os, ["kubernetes.io/arch"] = architecture, ["kubernetes.io/hostname"] = name },
-        },
-        ["status"] = new JsonObject { ["nodeInfo"] = new JsonObject { ["architecture"] = architecture, ["operatingSystem"] = os } },
-    };
+            all[label[..label.IndexOf('=', StringComparison.Ordinal)]] = label[(label.IndexOf('=', StringComparison.Ordinal) + 1)..];
+        }
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Node",
+            ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = all },
+            ["status"] = new JsonObject { ["nodeInfo"] = new JsonObject { ["architecture"] = architecture, ["operatingSystem"] = os } },
+        };
+    }
+
+    /// <summary>An ImagePrewarm (<c>nodecache.io/v1alpha1</c>) as a cluster admin would apply it.</summary>
+    public static JsonObject ImagePrewarm(string name, IReadOnlyList<string> images, IReadOnlyDictionary<string, string>? nodeSelector = null, string? ttl = null, bool pin = false)
+    {
+        var spec = new JsonObject { ["images"] = new JsonArray([.. images.Select(i => (JsonNode)JsonValue.Create(i))]), ["pin"] = pin };
+        if (nodeSelector is not null)
+        {
+            spec["nodeSelector"] = new JsonObject(nodeSelector.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)JsonValue.Create(l.Value))));
+        }
+        if (ttl is not null)
+        {
+            spec["ttl"] = ttl;
+        }
+        return new JsonObject
+        {
+            ["apiVersion"] = "nodecache.io/v1alpha1",
+            ["kind"] = "ImagePrewarm",
+            ["metadata"] = new JsonObject { ["name"] = name },
+            ["spec"] = spec,
+        };
+    }
 
     /// <summary>A pod as created: Pending, bound to <paramref name="nodeName"/> or not yet scheduled when null.</summary>
     public static JsonObject Pod(

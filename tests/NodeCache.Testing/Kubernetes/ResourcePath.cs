@@ -2,8 +2,11 @@ using System.Text.Json.Nodes;
 
 namespace NodeCache.Testing.Kubernetes;
 
-/// <summary>A request path decoded: <c>/api/v1[/namespaces/NS]/RESOURCE[/NAME]</c> or the same under <c>/apis/apps/v1</c>.</summary>
-internal sealed record ResourcePath(string ApiVersion, string Resource, string? Namespace, string? Name)
+/// <summary>
+/// A request path decoded: <c>/api/v1[/namespaces/NS]/RESOURCE[/NAME[/status]]</c> or the same under <c>/apis/GROUP/VERSION</c>
+/// (<c>apps/v1</c>, and the <c>nodecache.io/v1alpha1</c> custom resources).
+/// </summary>
+internal sealed record ResourcePath(string ApiVersion, string Resource, string? Namespace, string? Name, string? Subresource = null)
 {
     private static readonly Dictionary<string, (string Kind, string ApiVersion, bool Namespaced)> Resources = new(StringComparer.Ordinal)
     {
@@ -16,6 +19,7 @@ internal sealed record ResourcePath(string ApiVersion, string Resource, string? 
         ["statefulsets"] = ("StatefulSet", "apps/v1", true),
         ["daemonsets"] = ("DaemonSet", "apps/v1", true),
         ["replicasets"] = ("ReplicaSet", "apps/v1", true),
+        ["imageprewarms"] = ("ImagePrewarm", "nodecache.io/v1alpha1", false),
     };
 
     public string Kind => Resources[Resource].Kind;
@@ -42,9 +46,9 @@ internal sealed record ResourcePath(string ApiVersion, string Resource, string? 
             apiVersion = "v1";
             rest = 2;
         }
-        else if (path.Length >= 4 && path[0] == "apis" && path[1] == "apps" && path[2] == "v1")
+        else if (path.Length >= 4 && path[0] == "apis" && Resources.Values.Any(r => r.ApiVersion == $"{path[1]}/{path[2]}"))
         {
-            apiVersion = "apps/v1";
+            apiVersion = $"{path[1]}/{path[2]}";
             rest = 3;
         }
         else
@@ -57,11 +61,12 @@ internal sealed record ResourcePath(string ApiVersion, string Resource, string? 
             @namespace = path[rest + 1];
             rest += 2;
         }
-        if (path.Length - rest is < 1 or > 2 || !Resources.TryGetValue(path[rest], out var known) || known.ApiVersion != apiVersion)
+        if (path.Length - rest is < 1 or > 3 || !Resources.TryGetValue(path[rest], out var known) || known.ApiVersion != apiVersion
+            || (path.Length - rest == 3 && path[rest + 2] != "status"))
         {
             return false;
         }
-        target = new ResourcePath(apiVersion, path[rest], @namespace, path.Length - rest == 2 ? path[rest + 1] : null);
+        target = new ResourcePath(apiVersion, path[rest], @namespace, path.Length - rest >= 2 ? path[rest + 1] : null, path.Length - rest == 3 ? "status" : null);
         return true;
     }
 }
