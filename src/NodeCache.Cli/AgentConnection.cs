@@ -71,6 +71,7 @@ internal sealed class AgentConnection : IDisposable
         StatusCode.NotFound => new CliFailure(ExitCode.NotFound, error.Status.Detail),
         StatusCode.Unimplemented => new CliFailure(ExitCode.Unsupported, error.Status.Detail),
         StatusCode.FailedPrecondition => new CliFailure(ExitCode.Refused, error.Status.Detail),
+        StatusCode.DataLoss => new CliFailure(ExitCode.BadArchive, error.Status.Detail),
         StatusCode.PermissionDenied => new CliFailure(ExitCode.Failed, $"not allowed: {error.Status.Detail}"),
         _ => new CliFailure(ExitCode.Failed, $"the agent answered {error.StatusCode}: {error.Status.Detail}"),
     };

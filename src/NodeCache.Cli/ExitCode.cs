@@ -22,4 +22,6 @@ internal enum ExitCode
     TimedOut = 8,
     /// <summary>The agent kept what was asked to be evicted: it is pinned, kept for a pod, or being served.</summary>
     Refused = 9,
+    /// <summary>An archive to import cannot be read or fails a digest check: nothing was imported.</summary>
+    BadArchive = 10,
 }

@@ -21,6 +21,8 @@ root.Subcommands.Add(CacheEditCommands.Pin());
 root.Subcommands.Add(CacheEditCommands.Unpin());
 root.Subcommands.Add(PullsCommand.Create());
 root.Subcommands.Add(ContainerdCommand.Create());
+root.Subcommands.Add(ImportCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

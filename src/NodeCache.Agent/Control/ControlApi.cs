@@ -39,6 +39,7 @@ internal static class ControlApi
             sp.GetRequiredService<BlobFills>(), sp.GetRequiredService<BlobStore>()));
         services.AddSingleton(sp => new CachedImages(sp.GetRequiredService<TagIndex>(), sp.GetRequiredService<BlobIndex>(), sp.GetRequiredService<CacheLayout>()));
         services.AddSingleton<CacheEdits>();
+        services.AddImageArchives();
         services.AddHostedService(sp => new ControlSocketPermissions(socket, sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<ControlSocketPermissions>>()));
     }
 

@@ -13,7 +13,7 @@ namespace NodeCache.Agent.Control;
 /// <summary>The control API: prewarm, list, stats and the live pulls, answered from the same cache and fills the registry API uses.</summary>
 internal sealed class ControlService(
     ImagePrewarm prewarm, CachedImages images, BlobFills fills, PullTracker pulls, AgentOptions options, CacheEdits edits, BlobEviction eviction, Pins pins,
-    ILogger<ControlService> logger)
+    ImportCall importCall, ExportCall exportCall, ILogger<ControlService> logger)
     : CacheControl.CacheControlBase
 {
     public override async Task Prewarm(PrewarmRequest request, IServerStreamWriter<PrewarmEvent> responseStream, ServerCallContext context)
@@ -115,4 +115,10 @@ internal sealed class ControlService(
         {
         }
     }
+
+    public override Task Import(IAsyncStreamReader<ImportChunk> requestStream, IServerStreamWriter<ImportEvent> responseStream, ServerCallContext context) =>
+        importCall.RunAsync(requestStream, responseStream, context);
+
+    public override Task Export(ExportRequest request, IServerStreamWriter<ExportChunk> responseStream, ServerCallContext context) =>
+        exportCall.RunAsync(request, responseStream, context);
 }

@@ -26,7 +26,7 @@ public sealed class ImageImport
         (_layout, _store, _tags, _metrics, _time, _logger) = (layout, store, tags, metrics, time, logger);
     }
 
-    /// <summary>Imports a tar (plain or gzip'd; a seekable stream is needed to detect gzip) read once from <paramref name="tar"/>.</summary>
+    /// <summary>Imports a tar (plain or gzip'd) read once from <paramref name="tar"/>, which need not seek: an upload as it arrives.</summary>
     public Task<ImportResult> ImportAsync(Stream tar, ImportRequest request, IProgress<ArchiveProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tar);

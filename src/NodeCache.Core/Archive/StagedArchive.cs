@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Formats.Tar;
 using System.IO.Compression;
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using NodeCache.Oci;
 using NodeCache.Store;
@@ -36,11 +37,17 @@ internal sealed class StagedArchive : IDisposable
         var staged = new StagedArchive(layout, progress);
         try
         {
-            // `docker save | gzip` and .tar.gz layouts: the compression is the file's, not part of any digest.
-            var gzip = tar.CanSeek && IsGzip(tar) ? new GZipStream(tar, CompressionMode.Decompress, leaveOpen: true) : null;
+            // `docker save | gzip` and .tar.gz layouts: the compression is the file's, not part of any digest. The first bytes
+            // are looked at through a pipe, which hands them on again, so a stream that cannot seek (an upload) works too.
+            var input = PipeReader.Create(tar, new StreamPipeReaderOptions(leaveOpen: true));
+            var start = await input.ReadAtLeastAsync(2, cancellationToken).ConfigureAwait(false);
+            var isGzip = IsGzip(start.Buffer);
+            input.AdvanceTo(start.Buffer.Start);
+            var raw = input.AsStream();
+            var gzip = isGzip ? new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true) : null;
             try
             {
-                await using var reader = new TarReader(gzip ?? tar, leaveOpen: true);
+                await using var reader = new TarReader(gzip ?? raw, leaveOpen: true);
                 while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
                 {
                     var path = Normalize(entry.Name);
@@ -71,6 +78,7 @@ internal sealed class StagedArchive : IDisposable
                 {
                     await gzip.DisposeAsync().ConfigureAwait(false);
                 }
+                await raw.DisposeAsync().ConfigureAwait(false);
             }
             return staged;
         }
@@ -180,13 +188,15 @@ internal sealed class StagedArchive : IDisposable
         _progress?.Report(new ArchiveProgress("reading", _files.Count, _bytes));
     }
 
-    private static bool IsGzip(Stream stream)
+    private static bool IsGzip(ReadOnlySequence<byte> start)
     {
-        var start = stream.Position;
+        if (start.Length < 2)
+        {
+            return false;
+        }
         Span<byte> magic = stackalloc byte[2];
-        var read = stream.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
-        stream.Position = start;
-        return read == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        start.Slice(0, 2).CopyTo(magic);
+        return magic[0] == 0x1f && magic[1] == 0x8b;
     }
 
     // "./blobs/sha256/x", "/index.json" and "a/../b" name the same entries as "blobs/sha256/x", "index.json" and "b".

@@ -1,123 +1,143 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using NodeCache.Archive;
-using NodeCache.Oci;
-using NodeCache.Store;
-using NodeCache.Telemetry;
+using System.Formats.Tar;
+using System.Text.Json;
 using NodeCache.Testing;
 
 namespace NodeCache.Agent.Tests.Containerd;
 
 /// <summary>
-/// Images carried as files into a cluster with no registry: imported into a node's cache while the agent is stopped, then
-/// pulled by real containerd through the real agent with no upstream running.
+/// Images carried as files into a cluster with no registry: imported with the nodecache CLI through a running agent's
+/// control socket, then pulled by real containerd through the agent with no upstream running anywhere.
 /// </summary>
 public sealed class AirGapImportTests(ContainerdFixture fixture) : IClassFixture<ContainerdFixture>
 {
     private const string Harbor = "harbor.test";
 
+    // No registry anywhere: the agent's upstream and containerd's server are ports nothing listens on.
+    private static readonly string[] NoUpstream = ["--upstream", $"{Harbor}=http://127.0.0.1:{LoopbackPort.Next()}", "--connect-timeout", "1s"];
+
     private ContainerdProcess Containerd => fixture.Containerd;
 
     [Fact]
-    public async Task Imported_oci_layout_and_docker_save_images_are_pulled_with_no_upstream_and_export_then_reimport_keeps_every_digest()
+    public async Task An_oci_layout_folder_an_oci_layout_tar_and_a_docker_save_tar_imported_with_the_cli_are_pulled_with_no_upstream()
     {
         using var builder = new OciImageBuilder(seed: 531);
-        var fromLayout = await builder.BuildAsync("library/layout-app", "1", [512 * OciImageBuilder.KiB, 16 * OciImageBuilder.KiB]);
-        var fromDockerSave = await builder.BuildAsync("team/saved-app", "2", [256 * OciImageBuilder.KiB, 8 * OciImageBuilder.KiB]);
-        using var folder = TempFolder.Create("airgap");
-        var firstCache = folder.Combine("first", create: true);
-        ImportResult layoutImport, dockerImport;
-        using (var cache = OfflineCache.Open(firstCache))
+        var inFolder = await builder.BuildAsync("library/folder-app", "1", [512 * OciImageBuilder.KiB, 16 * OciImageBuilder.KiB]);
+        var inTar = await builder.BuildAsync("team/layout-app", "2", [128 * OciImageBuilder.KiB]);
+        var saved = await builder.BuildAsync("team/saved-app", "3", [256 * OciImageBuilder.KiB, 8 * OciImageBuilder.KiB]);
+        using var files = TempFolder.Create("airgap");
+        var folder = files.Combine("layout", create: true);
+        using (var layout = new MemoryStream())
         {
-            using var layout = new MemoryStream();
-            await ImageArchive.WriteOciLayoutAsync(layout, [(fromLayout, "1")]);
+            await ImageArchive.WriteOciLayoutAsync(layout, [(inFolder, $"{inFolder.Repository}:{inFolder.Tag}")]);
             layout.Position = 0;
-            layoutImport = await cache.Import.ImportAsync(layout, new ImportRequest(Harbor, RepositoryName.Parse(fromLayout.Repository)));
-            using var saved = new MemoryStream();
-            await ImageArchive.WriteDockerSaveAsync(saved, fromDockerSave, $"{fromDockerSave.Repository}:{fromDockerSave.Tag}");
-            saved.Position = 0;
-            dockerImport = await cache.Import.ImportAsync(saved, new ImportRequest(Harbor));
-            await cache.CheckpointAsync();
+            await TarFile.ExtractToDirectoryAsync(layout, folder, overwriteFiles: false);
         }
-        Assert.True(layoutImport.Succeeded, layoutImport.Error);
-        Assert.True(dockerImport.Succeeded, dockerImport.Error);
-        Assert.Equal(fromLayout.ManifestDigest, layoutImport.Images[0].Manifest);
-        // No registry anywhere: the agent's upstream and containerd's server are ports nothing listens on.
-        string[] noUpstream = ["--upstream", $"{Harbor}=http://127.0.0.1:{LoopbackPort.Next()}", "--connect-timeout", "1s"];
+        var layoutTar = files.Combine("layout.tar");
+        await using (var output = File.Create(layoutTar))
+        {
+            // By tag alone, as `skopeo copy oci:DIR:TAG` names it: the repository comes from --repository.
+            await ImageArchive.WriteOciLayoutAsync(output, [(inTar, inTar.Tag!)]);
+        }
+        var savedTar = files.Combine("saved.tar");
+        await using (var output = File.Create(savedTar))
+        {
+            await ImageArchive.WriteDockerSaveAsync(output, saved, $"{saved.Repository}:{saved.Tag}");
+        }
+        await using var agent = await AgentProcess.StartAsync(NoUpstream);
 
-        await using (var agent = await AgentProcess.StartAsync(noUpstream, firstCache))
-        {
-            Containerd.WriteHosts(Harbor, $"http://127.0.0.1:{LoopbackPort.Next()}", agent.BaseUri.ToString().TrimEnd('/'));
-            await PullBothAsync(fromLayout, fromDockerSave);
-        }
+        var fromFolder = await NodeCacheCli.RunAsync(agent, "import", folder, "--registry", Harbor);
+        var fromTar = await NodeCacheCli.RunAsync(agent, "import", layoutTar, "--registry", Harbor, "--repository", inTar.Repository, "-o", "json");
+        var fromDockerSave = await NodeCacheCli.RunAsync(agent, "import", savedTar, "--registry", Harbor);
 
-        var archive = folder.Combine("images.tar");
-        ExportResult exported;
-        using (var cache = OfflineCache.Open(firstCache))
-        {
-            await using var output = File.Create(archive);
-            exported = await cache.Export.ExportAsync(
-                [new ExportReference(Harbor, RepositoryName.Parse(fromLayout.Repository), "1"), new ExportReference(Harbor, RepositoryName.Parse(fromDockerSave.Repository), "2")],
-                output);
-        }
-        Assert.True(exported.Succeeded, exported.Error);
-        var secondCache = folder.Combine("second", create: true);
-        ImportResult reimport;
-        using (var cache = OfflineCache.Open(secondCache))
-        {
-            await using var input = File.OpenRead(archive);
-            reimport = await cache.Import.ImportAsync(input, new ImportRequest(Harbor));
-            await cache.CheckpointAsync();
-        }
-        Assert.True(reimport.Succeeded, reimport.Error);
-        Assert.Equal([layoutImport.Images[0].Manifest, dockerImport.Images[0].Manifest], reimport.Images.Select(i => i.Manifest));
+        Assert.True(fromFolder.Succeeded, fromFolder.Stderr);
+        Assert.Contains($"{Harbor}/{inFolder.Repository}:1", fromFolder.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"{inFolder.ManifestDigest}", fromFolder.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"imported 1 images: {inFolder.Blobs.Count + 1} blobs", fromFolder.Stdout, StringComparison.Ordinal);
+        Assert.True(fromTar.Succeeded, fromTar.Stderr);
+        var imported = Assert.Single(JsonDocument.Parse(fromTar.Stdout).RootElement.GetProperty("images").EnumerateArray());
+        Assert.Equal($"{Harbor}/{inTar.Repository}:2", imported.GetProperty("image").GetString());
+        Assert.Equal(inTar.ManifestDigest.ToString(), imported.GetProperty("digest").GetString());
         Assert.Equal(
-            layoutImport.Images[0].Blobs.Concat(dockerImport.Images[0].Blobs).Select(d => d.ToString()).Order(StringComparer.Ordinal),
-            reimport.Images.SelectMany(i => i.Blobs).Select(d => d.ToString()).Order(StringComparer.Ordinal));
+            inTar.Blobs.Select(b => b.Digest.ToString()).Append(inTar.ManifestDigest.ToString()).Order(StringComparer.Ordinal),
+            imported.GetProperty("blobs").EnumerateArray().Select(b => b.GetString()!).Order(StringComparer.Ordinal));
+        Assert.True(fromDockerSave.Succeeded, fromDockerSave.Stderr);
+        Assert.Contains($"{Harbor}/{saved.Repository}:3", fromDockerSave.Stdout, StringComparison.Ordinal);
 
-        await using (var agent = await AgentProcess.StartAsync(noUpstream, secondCache))
+        Containerd.WriteHosts(Harbor, $"http://127.0.0.1:{LoopbackPort.Next()}", agent.BaseUri.ToString().TrimEnd('/'));
+        await PullAsync(inFolder);
+        await PullAsync(inTar);
+        // A docker save image gets an OCI manifest of its uncompressed layers; its config, and so the image's ID, is the same.
+        Assert.Equal(saved.Config.Digest.ToString(), await Containerd.CriPullAsync(saved.Reference(Harbor)));
+        await Containerd.CriRemoveAsync(saved.Reference(Harbor));
+
+        using var http = new HttpClient();
+        var metrics = await AgentMetrics.ReadAsync(http, agent.BaseUri, CancellationToken.None);
+        var blobs = inFolder.Blobs.Count + inTar.Blobs.Count + saved.Blobs.Count + 3;
+        Assert.Equal(3, metrics.Value("nodecache_imported_images_total", AgentMetrics.Labels()));
+        Assert.Equal(blobs, metrics.Value("nodecache_imported_blobs_total", AgentMetrics.Labels()));
+        Assert.True(metrics.Value("nodecache_imported_bytes_total", AgentMetrics.Labels()) > inFolder.Blobs.Sum(b => b.Size) + inTar.Blobs.Sum(b => b.Size));
+    }
+
+    [Fact]
+    public async Task An_export_written_with_the_cli_imports_into_a_fresh_agent_with_every_digest_unchanged_and_pulls_again()
+    {
+        using var builder = new OciImageBuilder(seed: 532);
+        var first = await builder.BuildAsync("library/exported-app", "1", [300 * OciImageBuilder.KiB, 12 * OciImageBuilder.KiB]);
+        var second = await builder.BuildAsync("team/exported-saved", "2", [200 * OciImageBuilder.KiB]);
+        using var files = TempFolder.Create("airgap-export");
+        var layoutTar = files.Combine("layout.tar");
+        await using (var output = File.Create(layoutTar))
         {
-            Containerd.WriteHosts(Harbor, $"http://127.0.0.1:{LoopbackPort.Next()}", agent.BaseUri.ToString().TrimEnd('/'));
-            await PullBothAsync(fromLayout, fromDockerSave);
+            await ImageArchive.WriteOciLayoutAsync(output, [(first, $"{first.Repository}:{first.Tag}")]);
+        }
+        var savedTar = files.Combine("saved.tar");
+        await using (var output = File.Create(savedTar))
+        {
+            await ImageArchive.WriteDockerSaveAsync(output, second, $"{second.Repository}:{second.Tag}");
+        }
+        var exported = files.Combine("exported.tar");
+        List<string> before;
+        await using (var agent = await AgentProcess.StartAsync(NoUpstream))
+        {
+            var imports = new[]
+            {
+                await NodeCacheCli.RunAsync(agent, "import", layoutTar, "--registry", Harbor, "-o", "json"),
+                await NodeCacheCli.RunAsync(agent, "import", savedTar, "--registry", Harbor, "-o", "json"),
+            };
+            Assert.All(imports, run => Assert.True(run.Succeeded, run.Stderr));
+            before = [.. imports.SelectMany(Digests)];
+
+            var export = await NodeCacheCli.RunAsync(agent, "export", first.Reference(Harbor), second.Reference(Harbor), "-o", exported);
+
+            Assert.True(export.Succeeded, export.Stderr);
+            Assert.Contains($"exported 2 images to {exported}", export.Stdout, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFiles(files.Path, ".*partial"));
+        }
+
+        await using (var fresh = await AgentProcess.StartAsync(NoUpstream))
+        {
+            var reimport = await NodeCacheCli.RunAsync(fresh, "import", exported, "--registry", Harbor, "-o", "json");
+
+            Assert.True(reimport.Succeeded, reimport.Stderr);
+            Assert.Equal(before.Order(StringComparer.Ordinal), Digests(reimport).Order(StringComparer.Ordinal));
+            Containerd.WriteHosts(Harbor, $"http://127.0.0.1:{LoopbackPort.Next()}", fresh.BaseUri.ToString().TrimEnd('/'));
+            await PullAsync(first);
+            Assert.Equal(second.Config.Digest.ToString(), await Containerd.CriPullAsync(second.Reference(Harbor)));
+            await Containerd.CriRemoveAsync(second.Reference(Harbor));
         }
     }
 
-    private async Task PullBothAsync(BuiltImage fromLayout, BuiltImage fromDockerSave)
+    // Every digest an import reports: each image's manifest and the blobs it consists of.
+    private static IEnumerable<string> Digests(ToolRun import) =>
+        JsonDocument.Parse(import.Stdout).RootElement.GetProperty("images").EnumerateArray()
+            .SelectMany(i => i.GetProperty("blobs").EnumerateArray().Select(b => b.GetString()!).Prepend(i.GetProperty("digest").GetString()!))
+            .ToList();
+
+    private async Task PullAsync(BuiltImage image)
     {
-        await Containerd.PullAsync(fromLayout.Reference(Harbor));
-        Assert.Equal(fromDockerSave.Config.Digest.ToString(), await Containerd.CriPullAsync(fromDockerSave.Reference(Harbor)));
+        await Containerd.PullAsync(image.Reference(Harbor));
         var content = await Containerd.ContentDigestsAsync();
-        Assert.All(fromLayout.Blobs, b => Assert.Contains(b.Digest.ToString(), content));
-        await Containerd.RemoveImageAsync(fromLayout.Reference(Harbor));
-        await Containerd.CriRemoveAsync(fromDockerSave.Reference(Harbor));
-    }
-
-    /// <summary>A node's cache opened with the agent stopped, as an import into it would run.</summary>
-    private sealed class OfflineCache : IDisposable
-    {
-        private readonly CacheIndex _index;
-        private readonly PolicyMetrics _metrics = new();
-
-        private OfflineCache(string folder)
-        {
-            var layout = new CacheLayout(folder);
-            _index = CacheIndex.Open(layout.IndexDirectory, NullLogger.Instance);
-            var store = new BlobStore(layout, _index.Blobs, TimeProvider.System, NullLogger.Instance);
-            Import = new ImageImport(layout, store, _index.Tags, _metrics, TimeProvider.System, NullLogger.Instance);
-            Export = new ImageExport(store, _index.Tags);
-        }
-
-        public ImageImport Import { get; }
-
-        public ImageExport Export { get; }
-
-        public static OfflineCache Open(string folder) => new(folder);
-
-        public ValueTask CheckpointAsync() => _index.CheckpointAsync();
-
-        public void Dispose()
-        {
-            _index.Dispose();
-            _metrics.Dispose();
-        }
+        Assert.All(image.Blobs, b => Assert.Contains(b.Digest.ToString(), content));
+        await Containerd.RemoveImageAsync(image.Reference(Harbor));
     }
 }

@@ -96,6 +96,36 @@ public sealed class ImageImportTests : IDisposable
     }
 
     [Fact]
+    public async Task A_gzipped_archive_read_from_a_stream_that_cannot_seek_imports_the_same_image()
+    {
+        var image = ArchiveImage.Create(14, 900);
+        using var plain = new ArchiveCache();
+        var expected = await plain.ImportAsync(s => ArchiveImage.WriteDockerSave(s, (image, ["team/app:1"])), new ImportRequest(Registry));
+        using var compressed = new MemoryStream();
+        using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            ArchiveImage.WriteDockerSave(gzip, (image, ["team/app:1"]));
+        }
+        compressed.Position = 0;
+        // What an upload looks like to the import: bytes in order, no seeking, no length.
+        var pipe = new System.IO.Pipelines.Pipe();
+        var upload = pipe.Reader.AsStream();
+        var writing = Task.Run(async () =>
+        {
+            await compressed.CopyToAsync(pipe.Writer.AsStream());
+            await pipe.Writer.CompleteAsync();
+        });
+
+        var result = await _cache.Import.ImportAsync(upload, new ImportRequest(Registry));
+
+        await writing;
+        Assert.False(upload.CanSeek);
+        Assert.True(result.Succeeded, result.Error);
+        Assert.Equal(expected.Images[0].Manifest, result.Images[0].Manifest);
+        Assert.Empty(_cache.TempFiles);
+    }
+
+    [Fact]
     public async Task An_archive_with_a_blob_that_does_not_hash_to_its_name_is_refused_and_leaves_nothing_behind()
     {
         var good = ArchiveImage.Create(5, 900);
