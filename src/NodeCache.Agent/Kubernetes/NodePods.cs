@@ -1,6 +1,7 @@
 using k8s.Models;
 using NodeCache.Oci;
 using NodeCache.Prefetch;
+using NodeCache.Store;
 using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Kubernetes;
@@ -11,7 +12,8 @@ namespace NodeCache.Agent.Kubernetes;
 /// checks (the images every pod names). A pod that is deleted or ends releases its images.
 /// </summary>
 internal sealed class NodePods(
-    PrefetchQueue queue, PrivateImagePolicy privateImages, NodeWorkloads workloads, PodPullSecrets? pullSecrets, Platform platform, ILogger logger, CancellationToken stopping)
+    PrefetchQueue queue, PrivateImagePolicy privateImages, NodeWorkloads workloads, PodPullSecrets? pullSecrets, RunningImages running, Platform platform,
+    ILogger logger, CancellationToken stopping)
     : IWatchTarget<V1Pod>
 {
     private readonly Lock _gate = new();
@@ -105,6 +107,7 @@ internal sealed class NodePods(
         privateImages.SetPod(key, images);
         if (!wantsPull)
         {
+            running.Set(key, images.Select(image => image.Image));
             return;
         }
         var priority = new PrefetchPriority(PrefetchUrgency.Bound, PodImages.Created(pod.Metadata));
@@ -122,6 +125,7 @@ internal sealed class NodePods(
             _credentials.Remove(key);
         }
         queue.Release(key);
+        running.Remove(key);
         privateImages.RemovePod(key);
         workloads.PodGone(key);
     }

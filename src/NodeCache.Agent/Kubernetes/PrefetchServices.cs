@@ -30,6 +30,7 @@ internal static class PrefetchServices
             sp.GetRequiredService<PrefetchMetrics>(), sp.GetRequiredService<PrefetchLeadTimes>(),
             new PrefetchOptions { Concurrency = options.PrefetchConcurrency, BytesPerSecond = options.PrefetchBandwidth },
             sp.GetRequiredService<ILogger<PrefetchQueue>>(), sp.GetRequiredService<PrivateImagePolicy>(), sp.GetRequiredService<RetainedBlobs>()));
+        services.AddSingleton(sp => new RunningImages(sp.GetRequiredService<ImageBlobs>(), sp.GetRequiredService<RetainedBlobs>()));
         services.AddSingleton(client!);
         services.AddHostedService<PrefetchWatcher>();
         return services;

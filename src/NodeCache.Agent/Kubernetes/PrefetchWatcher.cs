@@ -3,12 +3,14 @@ using k8s.Models;
 using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
 using NodeCache.Prefetch;
+using NodeCache.Store;
 
 namespace NodeCache.Agent.Kubernetes;
 
 /// <summary>Reads the node's platform, then watches the pods bound to it and runs the prefetch queue for them.</summary>
 internal sealed class PrefetchWatcher(
-    IKubernetes client, AgentOptions options, PrefetchQueue queue, PrivateImagePolicy privateImages, ILoggerFactory loggers) : BackgroundService
+    IKubernetes client, AgentOptions options, PrefetchQueue queue, PrivateImagePolicy privateImages, RunningImages running, ILoggerFactory loggers)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -28,7 +30,7 @@ internal sealed class PrefetchWatcher(
             options.PullSecrets ? "read" : "not read", privateImages.Mode);
         var secrets = options.PullSecrets ? new PodPullSecrets(client, loggers.CreateLogger<PodPullSecrets>()) : null;
         var workloads = new NodeWorkloads(queue, platform, loggers.CreateLogger<NodeWorkloads>());
-        var pods = new NodePods(queue, privateImages, workloads, secrets, platform, loggers.CreateLogger<NodePods>(), stoppingToken);
+        var pods = new NodePods(queue, privateImages, workloads, secrets, running, platform, loggers.CreateLogger<NodePods>(), stoppingToken);
         var bound = $"spec.nodeName={nodeName}";
         var podWatch = new ResourceWatch<V1Pod, V1PodList>(
             $"pods on {nodeName}",
