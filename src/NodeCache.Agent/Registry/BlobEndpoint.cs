@@ -187,7 +187,7 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
     {
         space.CountSkippedFill();
         using var response = await upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, digest.ToString()), context.RequestAborted).ConfigureAwait(false);
-        metrics.UpstreamRequest(route.Registry, (int?)response.StatusCode);
+        metrics.UpstreamRequest(route.Registry, response);
         if (response.Outcome != UpstreamOutcome.Success || response.Message?.Content is not { Headers.ContentLength: { } length } content)
         {
             metrics.Request("blob", "error");
