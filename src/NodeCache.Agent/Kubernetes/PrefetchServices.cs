@@ -9,12 +9,13 @@ using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Kubernetes;
 
-/// <summary>Wires prefetch into the agent: its metrics and private-image policy always, the watch and its lead-time bookkeeping when there is an API and a node name.</summary>
+/// <summary>Wires prefetch into the agent: always the lead-time bookkeeping the mirror reports to, and the watch when there is an API and a node name.</summary>
 internal static class PrefetchServices
 {
     public static IServiceCollection AddPrefetch(this IServiceCollection services, AgentOptions options, IKubernetes? client)
     {
         services.AddSingleton(sp => new PrefetchMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton(sp => new PrefetchLeadTimes(sp.GetRequiredService<PrefetchMetrics>(), TimeProvider.System, sp.GetRequiredService<ILogger<PrefetchLeadTimes>>()));
         var watching = client is not null && options.NodeName is not null;
         // Without the pods of the node there is nothing to verify against: a plain mirror serves as it always did.
         services.AddSingleton(sp => new PrivateImagePolicy(
@@ -23,7 +24,6 @@ internal static class PrefetchServices
         {
             return services;
         }
-        services.AddSingleton(sp => new PrefetchLeadTimes(sp.GetRequiredService<PrefetchMetrics>(), TimeProvider.System, sp.GetRequiredService<ILogger<PrefetchLeadTimes>>()));
         services.AddSingleton(sp => new PrefetchPlanner(sp.GetRequiredService<ManifestResolver>(), sp.GetRequiredService<UpstreamRules>()));
         services.AddSingleton(sp => new PrefetchQueue(
             sp.GetRequiredService<PrefetchPlanner>(), sp.GetRequiredService<BlobFills>(), sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<UpstreamRules>(),

@@ -12,8 +12,8 @@ namespace NodeCache.Agent.Registry;
 /// and hands manifests and blobs to their endpoints. Anything it cannot serve fails fast, so containerd tries its next host.
 /// </summary>
 internal sealed class RegistryEndpoint(
-    UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobEndpoint blobs, PrivateImagePolicy privateImages, PullTracker pulls,
-    ILogger<RegistryEndpoint> logger, PrefetchLeadTimes? leadTimes = null)
+    UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobEndpoint blobs, PrefetchLeadTimes leadTimes, PrivateImagePolicy privateImages,
+    PullTracker pulls, ILogger<RegistryEndpoint> logger)
 {
     public async Task HandleAsync(HttpContext context)
     {
@@ -60,10 +60,9 @@ internal sealed class RegistryEndpoint(
         }
         if (RegistryRequest.TryDecode(request.Path.Value ?? "", request.Query["ns"], options.DefaultRegistry, rules, out var path, out var decoded, out var error))
         {
-            // Only while prefetching: a plain mirror has no lead times to measure, and no work to do per request for them.
             if (decoded.Resource == RegistryResource.Manifest)
             {
-                leadTimes?.Requested(decoded.Route.Registry, decoded.Repository, decoded.Reference);
+                leadTimes.Requested(decoded.Route.Registry, decoded.Repository, decoded.Reference);
             }
             return ServeInPullAsync(context, decoded);
         }
