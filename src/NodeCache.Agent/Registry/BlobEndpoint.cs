@@ -119,6 +119,11 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
             await OciErrorResponse.WriteAsync(context, HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}").ConfigureAwait(false);
             return;
         }
+        if (IsWholeBlobGet(context.Request) && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            await SendFillAsync(context, socket, fill, size.Value).ConfigureAwait(false);
+            return;
+        }
         if (!TryStartResponse(context, fill.Digest, fill.MediaType, size.Value, out var range))
         {
             return;
@@ -138,6 +143,27 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
         }
+    }
+
+    // As a cached blob goes: by sendfile on the socket, from the fill's file as it grows, with Connection: close.
+    private async Task SendFillAsync(HttpContext context, System.Net.Sockets.Socket socket, BlobFill fill, long size)
+    {
+        try
+        {
+            if (await SendfileResponse.SendAsync(socket, fill, size, close: true, metrics, logger, context.RequestAborted).ConfigureAwait(false))
+            {
+                PullFeature.Served(context, fromCache: false, size);
+                await CloseAfterDeliveryAsync(socket, context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        catch (FillFailedException ex)
+        {
+            logger.LogWarning("Aborting a response for {Digest}: {Reason}", fill.Digest, ex.Message);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+        context.Abort();
     }
 
     // An abort right after sendfile would reset the connection with the blob's tail still in the socket buffer. Shutting

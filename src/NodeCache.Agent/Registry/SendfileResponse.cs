@@ -1,21 +1,23 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using NodeCache.Fill;
+using NodeCache.Oci;
 using NodeCache.Store;
 using NodeCache.Telemetry;
 
 namespace NodeCache.Agent.Registry;
 
-/// <summary>Writes a whole cached blob as an HTTP/1.1 200 straight to the socket: the head, then the file by sendfile(2).</summary>
+/// <summary>
+/// Writes a whole blob as an HTTP/1.1 200 straight to the socket: the head, then the file by sendfile(2). A cached blob
+/// goes in one operation; a blob still being filled goes as its bytes arrive, from the fill's file.
+/// </summary>
 internal static class SendfileResponse
 {
     /// <returns>False when the connection broke part way: the caller must close it, as the response cannot end honestly.</returns>
     public static async Task<bool> SendAsync(Socket socket, CachedBlob blob, bool close, MirrorMetrics metrics, ILogger logger, CancellationToken cancellationToken)
     {
-        var head = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"HTTP/1.1 200 OK\r\nContent-Length: {blob.Size}\r\nContent-Type: {blob.MediaType}\r\n" +
-            $"{RegistryHeaders.ContentDigest}: {blob.Digest}\r\nETag: \"{blob.Digest}\"\r\nAccept-Ranges: bytes\r\n" +
-            $"{RegistryHeaders.ApiVersion}: registry/2.0\r\nDate: {DateTimeOffset.UtcNow:r}\r\n{(close ? "Connection: close\r\n" : "")}\r\n"));
+        var head = Head(blob.Digest, blob.Size, blob.MediaType, close);
         SocketError result;
         try
         {
@@ -25,7 +27,7 @@ internal static class SendfileResponse
             var file = new FileStream(blob.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0, FileOptions.Asynchronous);
             await using (file.ConfigureAwait(false))
             {
-                result = await SendPacketsAsync(socket, head, file, cancellationToken).ConfigureAwait(false);
+                result = await SendPacketsAsync(socket, [new SendPacketsElement(head), new SendPacketsElement(file, 0, 0, endOfPacket: true)], cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException or ObjectDisposedException)
@@ -42,14 +44,60 @@ internal static class SendfileResponse
         return true;
     }
 
-    // The head and the whole file (count 0) in one operation. It cannot be cancelled itself, so a connection that is gone is
-    // shut down to end it; the file stays open until it has ended.
-    private static async Task<SocketError> SendPacketsAsync(Socket socket, byte[] head, FileStream file, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a blob of known <paramref name="size"/> that is still being filled, each time from where the last send ended to
+    /// where the fill has got, the last byte once the fill is committed (<see cref="BlobFill.SendableAsync"/>).
+    /// </summary>
+    /// <returns>False when the connection broke part way: the caller must close it, as the response cannot end honestly.</returns>
+    /// <exception cref="FillFailedException">The fill failed: the caller must close the connection.</exception>
+    public static async Task<bool> SendAsync(Socket socket, BlobFill fill, long size, bool close, MirrorMetrics metrics, ILogger logger, CancellationToken cancellationToken)
     {
-        using var operation = new SocketAsyncEventArgs
+        var head = Head(fill.Digest, size, fill.MediaType, close);
+        try
         {
-            SendPacketsElements = [new SendPacketsElement(head), new SendPacketsElement(file, 0, 0, endOfPacket: true)],
-        };
+            var file = new FileStream(fill.OpenRead(FileOptions.Asynchronous), FileAccess.Read, bufferSize: 0, isAsync: true);
+            await using (file.ConfigureAwait(false))
+            {
+                long position = 0;
+                while (position < size)
+                {
+                    var sendable = await fill.SendableAsync(position, size, cancellationToken).ConfigureAwait(false);
+                    if (sendable == position)
+                    {
+                        throw new FillFailedException(fill.Digest, $"the committed file ended at byte {position} of {size}");
+                    }
+                    var bytes = new SendPacketsElement(file, position, checked((int)Math.Min(sendable - position, int.MaxValue)), endOfPacket: true);
+                    SendPacketsElement[] elements = position == 0 ? [new SendPacketsElement(head), bytes] : [bytes];
+                    var result = await SendPacketsAsync(socket, elements, cancellationToken).ConfigureAwait(false);
+                    if (result != SocketError.Success)
+                    {
+                        logger.LogDebug("Sending blob {Digest} ended early: {Reason}", fill.Digest, result);
+                        return false;
+                    }
+                    position += bytes.Count;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            logger.LogDebug("Sending blob {Digest} ended early: {Reason}", fill.Digest, ex.Message);
+            return false;
+        }
+        metrics.Served("upstream", size);
+        return true;
+    }
+
+    private static byte[] Head(Digest digest, long size, string mediaType, bool close) =>
+        Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nContent-Type: {mediaType}\r\n" +
+            $"{RegistryHeaders.ContentDigest}: {digest}\r\nETag: \"{digest}\"\r\nAccept-Ranges: bytes\r\n" +
+            $"{RegistryHeaders.ApiVersion}: registry/2.0\r\nDate: {DateTimeOffset.UtcNow:r}\r\n{(close ? "Connection: close\r\n" : "")}\r\n"));
+
+    // The elements in one operation. It cannot be cancelled itself, so a connection that is gone is shut down to end it;
+    // the file stays open until it has ended.
+    private static async Task<SocketError> SendPacketsAsync(Socket socket, SendPacketsElement[] elements, CancellationToken cancellationToken)
+    {
+        using var operation = new SocketAsyncEventArgs { SendPacketsElements = elements };
         var completed = new TaskCompletionSource<SocketError>(TaskCreationOptions.RunContinuationsAsynchronously);
         operation.Completed += (_, e) => completed.TrySetResult(e.SocketError);
         using var abort = cancellationToken.Register(() => ShutDown(socket));

@@ -62,11 +62,43 @@ public sealed class BlobFill
     public Task<FillState> Ended => _ended.Task;
 
     /// <summary>Opens the fill's file for reading wherever it is now: the temp file, or the cached blob once committed.</summary>
-    public SafeFileHandle OpenRead()
+    /// <param name="options"><see cref="FileOptions.Asynchronous"/> for a handle a socket sends from.</param>
+    public SafeFileHandle OpenRead(FileOptions options = FileOptions.None)
     {
         lock (_pathGate)
         {
-            return File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, options);
+        }
+    }
+
+    /// <summary>
+    /// Waits until bytes from <paramref name="position"/> on may be sent, and returns where they end for now. The last byte
+    /// (of the blob, or of <paramref name="endExclusive"/>) is held back until the bytes are verified and committed, so a
+    /// client never receives a complete-looking body the digest does not name. Returns <paramref name="position"/> itself
+    /// once the committed blob ends there.
+    /// </summary>
+    /// <exception cref="FillFailedException">The fill failed.</exception>
+    public async ValueTask<long> SendableAsync(long position, long? endExclusive, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            // State before bytes: once committed, the written count read after it is final.
+            var state = _state;
+            var written = Written;
+            var sendable = Math.Min(endExclusive ?? long.MaxValue, written);
+            if (state != FillState.Committed)
+            {
+                sendable--; // the last byte waits for the digest check
+            }
+            if (position < sendable || state == FillState.Committed)
+            {
+                return Math.Max(position, sendable);
+            }
+            if (state == FillState.Failed)
+            {
+                throw new FillFailedException(Digest, FailureReason);
+            }
+            await WaitForProgressAsync(written, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using NodeCache.Concurrency;
 using NodeCache.Mirror;
@@ -137,23 +135,27 @@ public sealed class BlobFills
     {
         var tempPath = fill.TempPath;
         (FillOutcome Outcome, string Detail) result;
+        Microsoft.Win32.SafeHandles.SafeFileHandle? file = null;
         try
         {
-            using var file = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-            // Readers may open the file only once it exists.
-            started.SetResult(new BlobSource(null, fill, null));
-            result = await ReceiveAsync(route, repository, fill, content, file).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            NoteDiskFailure(ex);
-            result = (FillOutcome.DiskFailed, ex.Message);
-        }
-        try
-        {
+            try
+            {
+                file = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+                // Readers may open the file only once it exists.
+                started.SetResult(new BlobSource(null, fill, null));
+                result = await ReceiveAsync(route, repository, fill, content, file).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                NoteDiskFailure(ex);
+                result = (FillOutcome.DiskFailed, ex.Message);
+            }
             if (result.Outcome == FillOutcome.Verified)
             {
-                fill.Commit(() => _store.Commit(tempPath, fill.Digest, fill.Written, fill.MediaType).Path);
+                // The last byte goes out with the commit; the flush to disk follows in the background, ahead of the next checkpoint.
+                var written = file!;
+                file = null;
+                fill.Commit(() => _store.CommitUnflushed(written, tempPath, fill.Digest, fill.Written, fill.MediaType).Path);
                 _logger.LogInformation("Cached blob {Digest} ({Size} bytes) from {Registry}", fill.Digest, fill.Written, route.Registry);
                 return;
             }
@@ -165,6 +167,7 @@ public sealed class BlobFills
         }
         finally
         {
+            file?.Dispose();
             _inFlight.TryRemove(new(fill.Digest, started.Task));
         }
         _metrics.FillFailed(MetricReason(result.Outcome));
@@ -175,18 +178,17 @@ public sealed class BlobFills
     }
 
     /// <summary>
-    /// Copies the upstream body into the file, hashing as it goes; the file is flushed to disk only when the bytes are the
-    /// digest's. A body that breaks part way is resumed where it broke with a Range request, when the size is known and the
-    /// upstream answers it with the matching 206.
+    /// Copies the upstream body into the file while <see cref="FillHasher"/> hashes it. A body that breaks part way is resumed where it broke with a Range request, when
+    /// the size is known and the upstream answers it with the matching 206.
     /// </summary>
     private async Task<(FillOutcome, string)> ReceiveAsync(
         UpstreamRoute route, RepositoryName repository, BlobFill fill, HttpContent content, Microsoft.Win32.SafeHandles.SafeFileHandle file)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         UpstreamResponse? resumed = null;
+        var hasher = new FillHasher(CopyBufferSize);
+        await using var _ = hasher.ConfigureAwait(false);
         try
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long written = 0;
             var resumes = 0;
             while (true)
@@ -196,18 +198,23 @@ public sealed class BlobFills
                     var body = await content.ReadAsStreamAsync(_stopping).ConfigureAwait(false);
                     await using (body.ConfigureAwait(false))
                     {
-                        int read;
-                        while ((read = await body.ReadAsync(buffer, _stopping).ConfigureAwait(false)) > 0)
+                        while (true)
                         {
+                            var buffer = hasher.GetMemory(CopyBufferSize);
+                            var read = await body.ReadAsync(buffer, _stopping).ConfigureAwait(false);
+                            if (read == 0)
+                            {
+                                break;
+                            }
                             if (written + read > fill.Size)
                             {
                                 return (FillOutcome.SizeMismatch, $"upstream sent more than the {fill.Size} bytes it announced");
                             }
-                            hash.AppendData(buffer, 0, read);
-                            await WriteAsync(file, buffer.AsMemory(0, read), written).ConfigureAwait(false);
+                            Write(file, buffer.Span[..read], written);
                             written += read;
                             _metrics.UpstreamBytes(route.Registry, read);
                             fill.Advance(written);
+                            await hasher.AppendAsync(read, _stopping).ConfigureAwait(false);
                             if (fill.Throttle is { } pace)
                             {
                                 await pace.TakeAsync(read, _stopping).ConfigureAwait(false);
@@ -237,13 +244,11 @@ public sealed class BlobFills
             {
                 return (FillOutcome.SizeMismatch, $"upstream sent {written} of the {size} bytes it announced");
             }
-            Span<byte> actual = stackalloc byte[Digest.HashSize];
-            hash.GetHashAndReset(actual);
-            if (Digest.FromHash(actual) != fill.Digest)
+            var actual = await hasher.CompleteAsync().ConfigureAwait(false);
+            if (actual != fill.Digest)
             {
-                return (FillOutcome.DigestMismatch, $"upstream bytes hash to {Digest.FromHash(actual)}");
+                return (FillOutcome.DigestMismatch, $"upstream bytes hash to {actual}");
             }
-            RandomAccess.FlushToDisk(file);
             return (FillOutcome.Verified, "");
         }
         catch (DiskWriteException ex)
@@ -254,7 +259,6 @@ public sealed class BlobFills
         finally
         {
             resumed?.Dispose();
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -287,12 +291,13 @@ public sealed class BlobFills
         }
     }
 
-    // Tells a failing disk apart from a failing upstream, which both surface as IOException.
-    private async ValueTask WriteAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, ReadOnlyMemory<byte> bytes, long offset)
+    // Tells a failing disk apart from a failing upstream, which both surface as IOException. The write is synchronous: it
+    // lands in the page cache, and an asynchronous one would only move the same pwrite(2) to another thread and back.
+    private static void Write(Microsoft.Win32.SafeHandles.SafeFileHandle file, ReadOnlySpan<byte> bytes, long offset)
     {
         try
         {
-            await RandomAccess.WriteAsync(file, bytes, offset, _stopping).ConfigureAwait(false);
+            RandomAccess.Write(file, bytes, offset);
         }
         catch (IOException ex)
         {

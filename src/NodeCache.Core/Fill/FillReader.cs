@@ -21,30 +21,10 @@ public static class FillReader
         long? endExclusive = range is { } r ? r.Last + 1 : fill.Size;
         while (endExclusive is null || position < endExclusive)
         {
-            // State before bytes: once committed, the written count read after it is final.
-            var state = fill.State;
-            var written = fill.Written;
-            var sendable = Math.Min(endExclusive ?? long.MaxValue, written);
-            if (state != FillState.Committed)
+            var sendable = await fill.SendableAsync(position, endExclusive, cancellationToken).ConfigureAwait(false);
+            if (sendable == position)
             {
-                sendable--; // the last byte waits for the digest check
-            }
-            if (position >= sendable)
-            {
-                switch (state)
-                {
-                    case FillState.Failed:
-                        throw new FillFailedException(fill.Digest, fill.FailureReason);
-                    case FillState.Committed:
-                        return; // unknown size: the committed file ended here
-                    case FillState.Running when endExclusive is { } end && written >= end:
-                        await fill.Ended.WaitAsync(cancellationToken).ConfigureAwait(false);
-                        break;
-                    default:
-                        await fill.WaitForProgressAsync(written, cancellationToken).ConfigureAwait(false);
-                        break;
-                }
-                continue;
+                return; // unknown size: the committed file ended here
             }
             var want = (int)Math.Min(ChunkSize, sendable - position);
             var memory = destination.GetMemory(want)[..want];

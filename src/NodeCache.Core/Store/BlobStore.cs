@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using NodeCache.Oci;
 
 namespace NodeCache.Store;
@@ -102,6 +103,28 @@ public sealed class BlobStore
         Interlocked.Add(ref _usedBytes, size - replaced);
         _logger.LogDebug("Committed blob {Digest} ({Size} bytes, {MediaType})", digest, size, mediaType);
         return new CachedBlob(digest, path, size, mediaType);
+    }
+
+    /// <summary>
+    /// Commits a verified temp file whose bytes may not be on disk yet, and flushes it in the background from
+    /// <paramref name="file"/>, which this call takes over: the next checkpoint of the index waits for the flush.
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="Commit(string, Digest, long, string)"/>; the handle is closed.</exception>
+    public CachedBlob CommitUnflushed(SafeFileHandle file, string tempPath, Digest digest, long size, string mediaType)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        CachedBlob blob;
+        try
+        {
+            blob = Commit(tempPath, digest, size, mediaType);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+        _index.Flushes.Start(file, blob.Path, (path, ex) => _logger.LogWarning("Flushing {Path} to disk failed: {Reason}", path, ex.Message));
+        return blob;
     }
 
     /// <summary>Writes small content (a manifest) through a temp file and <see cref="Commit"/>.</summary>

@@ -116,7 +116,8 @@ public sealed class CrashAndIntegrityTests(FaultTable table, ITestOutputHelper o
         await using var scenario = await MirrorScenario.StartAsync("library/shrunk", [LayerSize], seed: 933, throughProxy: true, cancellationToken);
         var layer = scenario.Layer;
         Assert.True((await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion).Complete);
-        using (var file = File.OpenWrite(scenario.CachedPath(layer.Digest)))
+        // Shared, as damage from outside the agent would be: the agent may still hold the file open to flush it.
+        using (var file = new FileStream(scenario.CachedPath(layer.Digest), FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
         {
             file.SetLength(LayerSize / 2);
         }

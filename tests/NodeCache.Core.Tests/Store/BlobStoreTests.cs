@@ -44,6 +44,34 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unflushed_commit_is_indexed_at_once_and_its_file_closed_once_flushed_to_disk()
+    {
+        var (digest, content) = Content("layer bytes written by a fill");
+        var temp = WriteTemp(digest, content);
+        var file = File.OpenHandle(temp, FileMode.Open, FileAccess.Write);
+
+        var blob = _store.CommitUnflushed(file, temp, digest, content.Length, LayerType);
+
+        Assert.True(_store.Contains(digest));
+        Assert.Equal(content, File.ReadAllBytes(blob.Path));
+        await _index.Blobs.Flushes.WhenFlushedAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(file.IsClosed, "the flush closes the handle it was given");
+    }
+
+    [Fact]
+    public void A_refused_unflushed_commit_closes_the_file_and_indexes_nothing()
+    {
+        var (digest, content) = Content("layer bytes written by a fill");
+        var temp = WriteTemp(digest, content);
+        var file = File.OpenHandle(temp, FileMode.Open, FileAccess.Write);
+
+        Assert.Throws<ArgumentException>(() => _store.CommitUnflushed(file, temp, digest, content.Length, "application/" + new string('x', 300)));
+
+        Assert.True(file.IsClosed);
+        Assert.False(_store.Contains(digest));
+    }
+
+    [Fact]
     public void A_committed_blob_is_served_and_touched()
     {
         var (digest, content) = Content("layer bytes");
