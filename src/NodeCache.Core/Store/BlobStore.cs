@@ -65,6 +65,20 @@ public sealed class BlobStore
         return true;
     }
 
+    /// <summary>
+    /// True when the blob is indexed as committed with <paramref name="size"/> bytes; touches last access without looking at
+    /// the file. For content the caller holds in memory, already verified: the index still decides what is cached.
+    /// </summary>
+    public bool TryTouch(Digest digest, long size)
+    {
+        if (!_index.TryGet(digest, out var record) || record.State != BlobState.Committed || record.Size != size)
+        {
+            return false;
+        }
+        _index.Touch(digest, _time.GetUtcNow());
+        return true;
+    }
+
     /// <summary>The committed blob's record and path without touching it or looking at its file (for eviction and scrub, which must not make a blob look used).</summary>
     public bool TryPeek(Digest digest, out CachedBlob blob)
     {
