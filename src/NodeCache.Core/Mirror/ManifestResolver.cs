@@ -154,8 +154,9 @@ public sealed class ManifestResolver
     }
 
     private bool IsDenied(UpstreamRoute route, RepositoryName repository, string tag, Digest digest) =>
-        _verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, tag), out _)
-        || _verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, digest.ToString()), out _);
+        _verdicts.HasDenials
+        && (_verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, tag), out _)
+            || _verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, digest.ToString()), out _));
 
     private async Task<ManifestAnswer> FetchAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, Digest? expected, PullIdentity? identity)
     {

@@ -21,6 +21,10 @@ internal sealed class ManifestVerdicts
     private readonly ILogger _logger;
     private readonly Lock _writeTurn = new();
 
+    // Set under the gate after every change to the denials, so that a request need not build its keys while there are none.
+    private readonly Lock _denialsGate = new();
+    private volatile bool _anyDenied;
+
     /// <param name="path">The file denials are kept in; null keeps them in memory only.</param>
     public ManifestVerdicts(string? path, ILogger logger)
     {
@@ -30,7 +34,11 @@ internal sealed class ManifestVerdicts
         {
             _denied[denial.Key] = denial;
         }
+        _anyDenied = !_denied.IsEmpty;
     }
+
+    /// <summary>False when nothing is denied: no key need be looked up.</summary>
+    public bool HasDenials => _anyDenied;
 
     public static string Key(string registry, RepositoryName repository, string reference) =>
         $"{registry}/{repository}{(Digest.LooksLikeDigest(reference) ? "@" : ":")}{reference}";
@@ -56,6 +64,10 @@ internal sealed class ManifestVerdicts
         _allowed[key] = now;
         if (_denied.TryRemove(key, out _))
         {
+            lock (_denialsGate)
+            {
+                _anyDenied = !_denied.IsEmpty;
+            }
             _logger.LogInformation("Upstream allows {Reference} again", key);
             Save();
         }
@@ -78,7 +90,11 @@ internal sealed class ManifestVerdicts
         _allowed.TryRemove(key, out _);
         var denial = new Denial(key, (int)error.Status, error.Code, error.Message, error.UpstreamBody, error.UpstreamContentType, now);
         var isNew = !_denied.TryGetValue(key, out var previous) || previous.Status != denial.Status || previous.Body != denial.Body;
-        _denied[key] = denial;
+        lock (_denialsGate)
+        {
+            _denied[key] = denial;
+            _anyDenied = true;
+        }
         if (isNew)
         {
             Save();
