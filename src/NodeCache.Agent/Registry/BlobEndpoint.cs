@@ -36,11 +36,21 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
             return;
         }
         var source = await fills.JoinOrStartAsync(route, repository, digest, context.RequestAborted).ConfigureAwait(false);
+        if (source.Cached is { } committed)
+        {
+            if (await TryServeCachedAsync(context, committed).ConfigureAwait(false))
+            {
+                metrics.Request("blob", "hit");
+                return;
+            }
+            // A fill had just committed it, and an eviction took it before it could be leased: it is a miss after all.
+            source = await fills.JoinOrStartAsync(route, repository, digest, context.RequestAborted).ConfigureAwait(false);
+        }
         if (source.DiskFull)
         {
             await ServeUncachedAsync(context, route, repository, digest).ConfigureAwait(false);
         }
-        else if (source.Cached is { } committed && await TryServeCachedAsync(context, committed).ConfigureAwait(false))
+        else if (source.Cached is { } recommitted && await TryServeCachedAsync(context, recommitted).ConfigureAwait(false))
         {
             metrics.Request("blob", "hit");
         }
