@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using NodeCache.Concurrency;
 using NodeCache.Mirror;
 using NodeCache.Oci;
 using NodeCache.Upstream;
@@ -26,6 +27,7 @@ public sealed class PrivateImagePolicy(PrivateImageMode mode, RegistryClient ups
     private readonly ConcurrentDictionary<string, (bool Private, DateTimeOffset At)> _privacy = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (bool Accepted, DateTimeOffset At)> _verified = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyList<PodImage>> _pods = new(StringComparer.Ordinal);
+    private readonly SingleFlight<string, bool> _checks = new();
 
     public PrivateImageMode Mode => mode;
 
@@ -77,12 +79,20 @@ public sealed class PrivateImagePolicy(PrivateImageMode mode, RegistryClient ups
     public async ValueTask<bool> IsPrivateAsync(UpstreamRoute route, RepositoryName repository, RegistryObject kind, string reference, CancellationToken cancellationToken)
     {
         var key = $"{route.Registry}/{repository}";
-        var now = time.GetUtcNow();
-        if (_privacy.TryGetValue(key, out var known) && now - known.At < CheckLifetime)
+        if (_privacy.TryGetValue(key, out var known) && time.GetUtcNow() - known.At < CheckLifetime)
         {
             return known.Private;
         }
-        using var response = await upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Head, repository, kind, reference, Identity: PullIdentity.Anonymous), cancellationToken).ConfigureAwait(false);
+        // One anonymous HEAD answers every request that arrives while it runs: a busy node's requests would otherwise each
+        // send their own the moment the last answer expires.
+        return await _checks.RunAsync(key, () => AskAsync(route, repository, kind, reference, key), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> AskAsync(UpstreamRoute route, RepositoryName repository, RegistryObject kind, string reference, string key)
+    {
+        var now = time.GetUtcNow();
+        _privacy.TryGetValue(key, out var known);
+        using var response = await upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Head, repository, kind, reference, Identity: PullIdentity.Anonymous), CancellationToken.None).ConfigureAwait(false);
         bool isPrivate;
         switch (response.Outcome)
         {
