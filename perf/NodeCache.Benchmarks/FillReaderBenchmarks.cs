@@ -41,7 +41,8 @@ public class FillReaderBenchmarks
         _digest = Digest.Compute(_content);
         _committed = NewFill();
         _committed.Advance(_content.Length);
-        _committed.Commit(() => _path);
+        _committed.Finish(() => _path);
+        _committed.Commit();
     }
 
     [GlobalCleanup]
@@ -76,7 +77,8 @@ public class FillReaderBenchmarks
                 await RandomAccess.WriteAsync(file, _content.AsMemory(offset, FillChunk), offset);
                 fill.Advance(offset + FillChunk);
             }
-            fill.Commit(() => _path);
+            fill.Finish(() => _path);
+            fill.Commit();
         });
         await FillReader.CopyAsync(fill, null, pipe.Writer, CancellationToken.None);
         await pipe.Writer.CompleteAsync();

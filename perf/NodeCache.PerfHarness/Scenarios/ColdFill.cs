@@ -24,7 +24,7 @@ internal static class ColdFill
         IReadOnlyList<Peer> peers = [bed.UpstreamPeer, .. bed.Caches];
         var @case = $"{UpstreamContent.Mebibytes(settings.ColdBlobSize)} MiB blob, 1 client";
         var result = new ScenarioResult(Name, "Cold fill (one client, a blob no cache holds; upstream traffic from the upstream registry's log)", [.. peers.Select(p => p.Name)]);
-        result.Note("The agent sends the last byte only once the digest is verified and the file flushed to disk (fsync) and committed: \"last byte after the rest\" is that wait.");
+        result.Note("The agent sends the last byte only once the digest is verified and the file is in its place in the cache (the flush to disk and the index record follow): \"last byte after the rest\" is that wait.");
         for (var repetition = 0; repetition < settings.Repetitions; repetition++)
         {
             var blob = bed.Content.ColdBlobs[repetition];

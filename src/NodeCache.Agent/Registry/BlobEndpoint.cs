@@ -27,6 +27,14 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         }
         if (HttpMethods.IsHead(context.Request.Method))
         {
+            if (fills.TryGetComplete(digest, out var complete))
+            {
+                // Verified and in place, its record to follow once the file is on disk: as good as cached.
+                metrics.Request("blob", "hit");
+                RegistryHeaders.SetContent(context.Response, digest, complete.MediaType, complete.Written);
+                context.Response.Headers.AcceptRanges = "bytes";
+                return;
+            }
             await ServeUpstreamHeadAsync(context, route, repository, digest).ConfigureAwait(false);
             return;
         }

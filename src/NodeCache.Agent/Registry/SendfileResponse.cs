@@ -46,7 +46,7 @@ internal static class SendfileResponse
 
     /// <summary>
     /// Sends a blob of known <paramref name="size"/> that is still being filled, each time from where the last send ended to
-    /// where the fill has got, the last byte once the fill is committed (<see cref="BlobFill.SendableAsync"/>).
+    /// where the fill has got, the last byte once the fill is complete (<see cref="BlobFill.SendableAsync"/>).
     /// </summary>
     /// <returns>False when the connection broke part way: the caller must close it, as the response cannot end honestly.</returns>
     /// <exception cref="FillFailedException">The fill failed: the caller must close the connection.</exception>
@@ -64,7 +64,7 @@ internal static class SendfileResponse
                     var sendable = await fill.SendableAsync(position, size, cancellationToken).ConfigureAwait(false);
                     if (sendable == position)
                     {
-                        throw new FillFailedException(fill.Digest, $"the committed file ended at byte {position} of {size}");
+                        throw new FillFailedException(fill.Digest, $"the complete file ended at byte {position} of {size}");
                     }
                     var bytes = new SendPacketsElement(file, position, checked((int)Math.Min(sendable - position, int.MaxValue)), endOfPacket: true);
                     SendPacketsElement[] elements = position == 0 ? [new SendPacketsElement(head), bytes] : [bytes];

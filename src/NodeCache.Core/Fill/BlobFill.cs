@@ -22,6 +22,7 @@ public sealed class BlobFill
     private string _path;
     private long _written;
     private volatile FillState _state;
+    private volatile bool _complete;
     private Concurrency.BandwidthLimit? _throttle;
 
     internal BlobFill(Digest digest, long? size, string mediaType, string tempPath)
@@ -58,10 +59,13 @@ public sealed class BlobFill
 
     public string? FailureReason { get; private set; }
 
-    /// <summary>Completes when the fill is committed or has failed.</summary>
+    /// <summary>Every byte is written, verified and in the blob's place in the cache: readers may send the whole body.</summary>
+    public bool Complete => _complete;
+
+    /// <summary>Completes when the fill is committed (indexed) or has failed.</summary>
     public Task<FillState> Ended => _ended.Task;
 
-    /// <summary>Opens the fill's file for reading wherever it is now: the temp file, or the cached blob once committed.</summary>
+    /// <summary>Opens the fill's file for reading wherever it is now: the temp file, or the blob's place once complete.</summary>
     /// <param name="options"><see cref="FileOptions.Asynchronous"/> for a handle a socket sends from.</param>
     public SafeFileHandle OpenRead(FileOptions options = FileOptions.None)
     {
@@ -73,28 +77,28 @@ public sealed class BlobFill
 
     /// <summary>
     /// Waits until bytes from <paramref name="position"/> on may be sent, and returns where they end for now. The last byte
-    /// (of the blob, or of <paramref name="endExclusive"/>) is held back until the bytes are verified and committed, so a
+    /// (of the blob, or of <paramref name="endExclusive"/>) is held back until the fill is <see cref="Complete"/>, so a
     /// client never receives a complete-looking body the digest does not name. Returns <paramref name="position"/> itself
-    /// once the committed blob ends there.
+    /// once the complete blob ends there.
     /// </summary>
     /// <exception cref="FillFailedException">The fill failed.</exception>
     public async ValueTask<long> SendableAsync(long position, long? endExclusive, CancellationToken cancellationToken)
     {
         while (true)
         {
-            // State before bytes: once committed, the written count read after it is final.
-            var state = _state;
+            // Complete before bytes: once complete, the written count read after it is final.
+            var complete = _complete;
             var written = Written;
             var sendable = Math.Min(endExclusive ?? long.MaxValue, written);
-            if (state != FillState.Committed)
+            if (!complete)
             {
                 sendable--; // the last byte waits for the digest check
             }
-            if (position < sendable || state == FillState.Committed)
+            if (position < sendable || complete)
             {
                 return Math.Max(position, sendable);
             }
-            if (state == FillState.Failed)
+            if (_state == FillState.Failed)
             {
                 throw new FillFailedException(Digest, FailureReason);
             }
@@ -102,13 +106,13 @@ public sealed class BlobFill
         }
     }
 
-    /// <summary>Completes once more than <paramref name="known"/> bytes are written or the fill has ended.</summary>
+    /// <summary>Completes once more than <paramref name="known"/> bytes are written, or the fill is complete or has ended.</summary>
     public Task WaitForProgressAsync(long known, CancellationToken cancellationToken)
     {
         // Read the signal before the state: a writer publishes bytes first and swaps the signal second,
         // so either the check below sees the new bytes or the signal we hold is completed by the swap.
         var signal = Volatile.Read(ref _progress);
-        if (Written > known || _state != FillState.Running)
+        if (Written > known || _complete || _state != FillState.Running)
         {
             return Task.CompletedTask;
         }
@@ -121,17 +125,21 @@ public sealed class BlobFill
         Signal();
     }
 
-    /// <summary>Moves the file into the cache and ends the fill. The move runs under the path lock, so a reader
-    /// that opens the file meanwhile finds it at one path or the other, never at neither.</summary>
-    /// <param name="moveIntoCache">Renames the temp file into the cache and returns its new path.</param>
-    internal void Commit(Func<string> moveIntoCache)
+    /// <summary>Moves the verified file into its place in the cache and lets readers send every byte. The move runs under
+    /// the path lock, so a reader that opens the file meanwhile finds it at one path or the other, never at neither.</summary>
+    /// <param name="moveIntoPlace">Renames the temp file into the cache and returns its new path.</param>
+    internal void Finish(Func<string> moveIntoPlace)
     {
         lock (_pathGate)
         {
-            _path = moveIntoCache();
+            _path = moveIntoPlace();
         }
-        End(FillState.Committed);
+        _complete = true;
+        Signal();
     }
+
+    /// <summary>The file is on disk and indexed: the fill ends.</summary>
+    internal void Commit() => End(FillState.Committed);
 
     internal void Fail(string reason)
     {

@@ -50,6 +50,15 @@ public sealed class BlobFills
     /// <summary>Fills in progress now.</summary>
     public int Count => _inFlight.Count;
 
+    /// <summary>The fill of <paramref name="digest"/> when it is complete (verified and in place) but not yet indexed.</summary>
+    public bool TryGetComplete(Digest digest, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BlobFill? fill)
+    {
+        fill = _inFlight.TryGetValue(digest, out var running) && running.IsCompletedSuccessfully && running.Result.Fill is { Complete: true } complete
+            ? complete
+            : null;
+        return fill is not null;
+    }
+
     /// <summary>Joins the fill of <paramref name="digest"/> in progress, or starts one from <paramref name="route"/>.</summary>
     /// <param name="requestAborted">Ends this caller's wait only; the fill goes on.</param>
     /// <param name="throttle">
@@ -112,7 +121,9 @@ public sealed class BlobFills
                 started.SetResult(new BlobSource(null, null, null, DiskFull: true));
                 return;
             }
-            var fill = new BlobFill(digest, content.Headers.ContentLength, content.Headers.ContentType?.MediaType ?? MediaTypes.OctetStream, _layout.NewTempPath(digest))
+            // containerd takes a blob's media type from the manifest: one the index cannot store is not worth failing the fill for.
+            var mediaType = content.Headers.ContentType?.MediaType is { } announced && StoredMediaType.IsStorable(announced) ? announced : MediaTypes.OctetStream;
+            var fill = new BlobFill(digest, content.Headers.ContentLength, mediaType, _layout.NewTempPath(digest))
             {
                 Throttle = throttle,
                 Identity = identity,
@@ -152,10 +163,13 @@ public sealed class BlobFills
             }
             if (result.Outcome == FillOutcome.Verified)
             {
-                // The last byte goes out with the commit; the flush to disk follows in the background, ahead of the next checkpoint.
-                var written = file!;
-                file = null;
-                fill.Commit(() => _store.CommitUnflushed(written, tempPath, fill.Digest, fill.Written, fill.MediaType).Path);
+                // Readers get the last byte once the file is in place; the record follows only once the bytes are on disk, so
+                // that no index (nor any checkpoint of it) names a file a power loss could take. Until then the fill stays in
+                // flight, and a request for the blob joins it.
+                fill.Finish(() => _store.MoveIntoPlace(tempPath, fill.Digest, fill.MediaType));
+                await Task.Run(() => RandomAccess.FlushToDisk(file!)).ConfigureAwait(false);
+                _store.Index(fill.Digest, fill.Written, fill.MediaType);
+                fill.Commit();
                 _logger.LogInformation("Cached blob {Digest} ({Size} bytes) from {Registry}", fill.Digest, fill.Written, route.Registry);
                 return;
             }
@@ -178,8 +192,8 @@ public sealed class BlobFills
     }
 
     /// <summary>
-    /// Copies the upstream body into the file while <see cref="FillHasher"/> hashes it. A body that breaks part way is resumed where it broke with a Range request, when
-    /// the size is known and the upstream answers it with the matching 206.
+    /// Copies the upstream body into the file while <see cref="FillHasher"/> hashes it. A body that breaks part way is
+    /// resumed where it broke with a Range request, when the size is known and the upstream answers it with the matching 206.
     /// </summary>
     private async Task<(FillOutcome, string)> ReceiveAsync(
         UpstreamRoute route, RepositoryName repository, BlobFill fill, HttpContent content, Microsoft.Win32.SafeHandles.SafeFileHandle file)

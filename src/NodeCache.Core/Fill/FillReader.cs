@@ -11,7 +11,7 @@ public static class FillReader
 
     /// <summary>
     /// Writes <paramref name="range"/> (or the whole blob when null) to <paramref name="destination"/>. The last byte of the
-    /// range goes out only once the fill is verified and committed, so a client never receives a complete-looking body
+    /// range goes out only once the fill is complete (verified and in place), so a client never receives a complete-looking body
     /// of bytes the digest does not name. Throws <see cref="FillFailedException"/> when the fill fails.
     /// </summary>
     public static async Task CopyAsync(BlobFill fill, ByteRange? range, PipeWriter destination, CancellationToken cancellationToken)
@@ -24,7 +24,7 @@ public static class FillReader
             var sendable = await fill.SendableAsync(position, endExclusive, cancellationToken).ConfigureAwait(false);
             if (sendable == position)
             {
-                return; // unknown size: the committed file ended here
+                return; // unknown size: the complete file ended here
             }
             var want = (int)Math.Min(ChunkSize, sendable - position);
             var memory = destination.GetMemory(want)[..want];

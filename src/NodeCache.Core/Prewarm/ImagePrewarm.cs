@@ -114,10 +114,10 @@ public sealed class ImagePrewarm(UpstreamRules rules, PrefetchPlanner planner, B
             return await ReportAsync(Step(0, PrewarmBlobState.Failed, source.Error?.Message ?? $"blob {blob.Digest} could not be fetched")).ConfigureAwait(false);
         }
         long reported = 0;
-        while (fill.State == FillState.Running)
+        while (fill.State == FillState.Running && !fill.Complete)
         {
             await fill.WaitForProgressAsync(reported, cancellationToken).ConfigureAwait(false);
-            if (fill.State != FillState.Running)
+            if (fill.State != FillState.Running || fill.Complete)
             {
                 break;
             }

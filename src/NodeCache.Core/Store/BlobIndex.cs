@@ -9,9 +9,6 @@ public sealed class BlobIndex
 
     internal BlobIndex(FasterTable<BlobValue, long, BlobFunctions> table) => _table = table;
 
-    /// <summary>Files of committed records still on their way to disk; a checkpoint waits for them.</summary>
-    public FileFlushes Flushes { get; } = new();
-
     /// <summary>Live records.</summary>
     public long Count => _table.Count;
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
 using NodeCache.Oci;
 
 namespace NodeCache.Store;
@@ -101,6 +100,19 @@ public sealed class BlobStore
     /// <exception cref="ArgumentException">The media type is longer than 255 UTF-8 bytes; the temp file is left for the caller to discard.</exception>
     public CachedBlob Commit(string tempPath, Digest digest, long size, string mediaType)
     {
+        var path = MoveIntoPlace(tempPath, digest, mediaType);
+        Index(digest, size, mediaType);
+        return new CachedBlob(digest, path, size, mediaType);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Commit"/>: moves a verified temp file to the blob's path (atomic rename) and returns
+    /// it. Until <see cref="Index"/> the blob is not cached: nothing finds it through the index, and a restart hashes it
+    /// before indexing it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The media type is longer than 255 UTF-8 bytes; the temp file is left for the caller to discard.</exception>
+    public string MoveIntoPlace(string tempPath, Digest digest, string mediaType)
+    {
         ArgumentNullException.ThrowIfNull(tempPath);
         ArgumentNullException.ThrowIfNull(mediaType);
         // Checked before the rename: a file in place that the index then refuses would be served by nothing and evicted by nothing.
@@ -109,36 +121,21 @@ public sealed class BlobStore
             throw new ArgumentException($"media types are stored up to {StoredMediaType.MaxLength} UTF-8 bytes", nameof(mediaType));
         }
         var path = _layout.BlobPath(digest);
-        // The file goes into place before the record: a reader that finds the record always finds the file.
         File.Move(tempPath, path, overwrite: true);
+        return path;
+    }
+
+    /// <summary>
+    /// The second half of <see cref="Commit"/>: indexes the file <see cref="MoveIntoPlace"/> put in place, once its bytes
+    /// are flushed to disk. The file goes into place before the record: a reader that finds the record always finds the file.
+    /// </summary>
+    public void Index(Digest digest, long size, string mediaType)
+    {
         var now = _time.GetUtcNow();
         var replaced = _index.TryGet(digest, out var previous) ? previous.Size : 0;
         _index.Upsert(digest, new BlobRecord(size, mediaType, BlobState.Committed, now, now));
         Interlocked.Add(ref _usedBytes, size - replaced);
         _logger.LogDebug("Committed blob {Digest} ({Size} bytes, {MediaType})", digest, size, mediaType);
-        return new CachedBlob(digest, path, size, mediaType);
-    }
-
-    /// <summary>
-    /// Commits a verified temp file whose bytes may not be on disk yet, and flushes it in the background from
-    /// <paramref name="file"/>, which this call takes over: the next checkpoint of the index waits for the flush.
-    /// </summary>
-    /// <exception cref="ArgumentException">As <see cref="Commit(string, Digest, long, string)"/>; the handle is closed.</exception>
-    public CachedBlob CommitUnflushed(SafeFileHandle file, string tempPath, Digest digest, long size, string mediaType)
-    {
-        ArgumentNullException.ThrowIfNull(file);
-        CachedBlob blob;
-        try
-        {
-            blob = Commit(tempPath, digest, size, mediaType);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-        _index.Flushes.Start(file, blob.Path, (path, ex) => _logger.LogWarning("Flushing {Path} to disk failed: {Reason}", path, ex.Message));
-        return blob;
     }
 
     /// <summary>Writes small content (a manifest) through a temp file and <see cref="Commit"/>.</summary>

@@ -53,16 +53,12 @@ public sealed class CacheIndex : IDisposable
         }
     }
 
-    /// <summary>
-    /// Checkpoints both stores and waits until the checkpoints are durable; a store with no change since its last checkpoint
-    /// is skipped. The blob files the records name are flushed to disk first (<see cref="FileFlushes"/>).
-    /// </summary>
+    /// <summary>Checkpoints both stores and waits until the checkpoints are durable; a store with no change since its last checkpoint is skipped.</summary>
     public async ValueTask CheckpointAsync(CancellationToken cancellationToken = default)
     {
         await _checkpointTurn.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await Blobs.Flushes.WhenFlushedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
             var blobs = await _blobs.CheckpointAsync(cancellationToken).ConfigureAwait(false);
             var tags = await _tags.CheckpointAsync(cancellationToken).ConfigureAwait(false);
             if (blobs || tags)

@@ -162,6 +162,13 @@ internal sealed class MirrorScenario : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the agent indexed the blob: the client has every byte once the file is in place, and the record follows
+    /// once the file is flushed to disk.
+    /// </summary>
+    public Task WaitIndexedAsync(Digest digest, CancellationToken cancellationToken) =>
+        WaitUntilAsync(() => Agent.Output.Text().Contains($"Cached blob {digest}", StringComparison.Ordinal), $"blob {digest} is indexed", cancellationToken);
+
     /// <summary>Polls until <paramref name="condition"/> holds; fails with <paramref name="what"/> and the agent's log otherwise.</summary>
     public async Task WaitUntilAsync(Func<bool> condition, string what, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {

@@ -23,6 +23,13 @@ public sealed class SendfileConnectionTests : IAsyncLifetime
         using var http = new HttpClient();
         using var fill = await http.GetAsync(new Uri(_agent.BaseUri, BlobPath));
         Assert.True(fill.IsSuccessStatusCode);
+        // The record follows the last byte once the file is flushed to disk: until then the blob is served by its fill.
+        var cached = $"Cached blob {_image.Layers[0].Digest}";
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!_agent.Output.Text().Contains(cached, StringComparison.Ordinal))
+        {
+            await Task.Delay(20, timeout.Token);
+        }
     }
 
     public async Task DisposeAsync()

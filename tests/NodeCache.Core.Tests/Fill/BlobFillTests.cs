@@ -30,11 +30,12 @@ public sealed class BlobFillTests : IDisposable
                 return count;
             });
 
-            fill.Commit(() =>
+            fill.Finish(() =>
             {
                 File.Move(temp, cached);
                 return cached;
             });
+            fill.Commit();
             await stop.CancelAsync();
 
             Assert.True(await opens > 0);

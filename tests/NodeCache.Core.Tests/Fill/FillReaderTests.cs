@@ -29,9 +29,33 @@ public sealed class FillReaderTests : IDisposable
         Assert.False(copy.IsCompleted, "the response ended before the digest was verified");
 
         file.Dispose();
-        fill.Commit(() => fill.TempPath);
+        fill.Finish(() => fill.TempPath);
+        fill.Commit();
         await copy.WaitAsync(Patience);
         Assert.Equal(_content[^1..], await ReadExactlyAsync(pipe.Reader, 1));
+    }
+
+    [Fact]
+    public async Task The_last_byte_goes_out_once_the_fill_is_complete_without_waiting_for_its_commit_and_a_later_failure_does_not_break_it()
+    {
+        var (fill, file) = StartFill(size: _content.Length);
+        var pipe = new Pipe();
+        var copy = FillReader.CopyAsync(fill, null, pipe.Writer, CancellationToken.None);
+        Write(fill, file, 0, _content.Length);
+        Assert.Equal(_content[..^1], await ReadExactlyAsync(pipe.Reader, _content.Length - 1));
+
+        file.Dispose();
+        fill.Finish(() => fill.TempPath);
+
+        await copy.WaitAsync(Patience);
+        Assert.Equal(_content[^1..], await ReadExactlyAsync(pipe.Reader, 1));
+        Assert.Equal(FillState.Running, fill.State);
+        // The flush to disk failing now costs the cache its copy, not the client its blob: a new reader still gets every byte.
+        fill.Fail("flush failed");
+        var late = new Pipe();
+        var lateCopy = FillReader.CopyAsync(fill, null, late.Writer, CancellationToken.None);
+        Assert.Equal(_content, await ReadExactlyAsync(late.Reader, _content.Length));
+        await lateCopy.WaitAsync(Patience);
     }
 
     [Fact]
@@ -64,7 +88,8 @@ public sealed class FillReaderTests : IDisposable
         Assert.False(copy.IsCompleted);
 
         file.Dispose();
-        fill.Commit(() => fill.TempPath);
+        fill.Finish(() => fill.TempPath);
+        fill.Commit();
         await copy.WaitAsync(Patience);
         Assert.Equal(_content[1999..2000], await ReadExactlyAsync(pipe.Reader, 1));
     }
@@ -76,11 +101,12 @@ public sealed class FillReaderTests : IDisposable
         Write(fill, file, 0, _content.Length);
         file.Dispose();
         var cachedPath = Path.Combine(_folder, "cached");
-        fill.Commit(() =>
+        fill.Finish(() =>
         {
             File.Move(fill.TempPath, cachedPath);
             return cachedPath;
         });
+        fill.Commit();
 
         var pipe = new Pipe();
         var copy = FillReader.CopyAsync(fill, null, pipe.Writer, CancellationToken.None);
@@ -99,7 +125,8 @@ public sealed class FillReaderTests : IDisposable
         Write(fill, file, 0, _content.Length);
         Assert.Equal(_content[..^1], await ReadExactlyAsync(pipe.Reader, _content.Length - 1));
         file.Dispose();
-        fill.Commit(() => fill.TempPath);
+        fill.Finish(() => fill.TempPath);
+        fill.Commit();
         await copy.WaitAsync(Patience);
         await pipe.Writer.CompleteAsync();
 

@@ -44,31 +44,25 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task An_unflushed_commit_is_indexed_at_once_and_its_file_closed_once_flushed_to_disk()
+    public void A_blob_moved_into_place_is_not_cached_until_it_is_indexed()
     {
         var (digest, content) = Content("layer bytes written by a fill");
         var temp = WriteTemp(digest, content);
-        var file = File.OpenHandle(temp, FileMode.Open, FileAccess.Write);
 
-        var blob = _store.CommitUnflushed(file, temp, digest, content.Length, LayerType);
+        var path = _store.MoveIntoPlace(temp, digest, LayerType);
 
-        Assert.True(_store.Contains(digest));
-        Assert.Equal(content, File.ReadAllBytes(blob.Path));
-        await _index.Blobs.Flushes.WhenFlushedAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.True(file.IsClosed, "the flush closes the handle it was given");
-    }
-
-    [Fact]
-    public void A_refused_unflushed_commit_closes_the_file_and_indexes_nothing()
-    {
-        var (digest, content) = Content("layer bytes written by a fill");
-        var temp = WriteTemp(digest, content);
-        var file = File.OpenHandle(temp, FileMode.Open, FileAccess.Write);
-
-        Assert.Throws<ArgumentException>(() => _store.CommitUnflushed(file, temp, digest, content.Length, "application/" + new string('x', 300)));
-
-        Assert.True(file.IsClosed);
+        Assert.Equal(_layout.BlobPath(digest), path);
+        Assert.Equal(content, File.ReadAllBytes(path));
+        Assert.False(File.Exists(temp));
         Assert.False(_store.Contains(digest));
+        Assert.False(_store.TryGet(digest, out _));
+        Assert.Equal(0, _store.UsedBytes);
+
+        _store.Index(digest, content.Length, LayerType);
+
+        Assert.True(_store.TryGet(digest, out var blob));
+        Assert.Equal(new CachedBlob(digest, path, content.Length, LayerType), blob);
+        Assert.Equal(content.Length, _store.UsedBytes);
     }
 
     [Fact]
