@@ -149,18 +149,10 @@ public sealed class BlobFills
         Microsoft.Win32.SafeHandles.SafeFileHandle? file = null;
         try
         {
-            try
-            {
-                file = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-                // Readers may open the file only once it exists.
-                started.SetResult(new BlobSource(null, fill, null));
-                result = await ReceiveAsync(route, repository, fill, content, file).ConfigureAwait(false);
-            }
-            catch (IOException ex)
-            {
-                NoteDiskFailure(ex);
-                result = (FillOutcome.DiskFailed, ex.Message);
-            }
+            file = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            // Readers may open the file only once it exists.
+            started.SetResult(new BlobSource(null, fill, null));
+            result = await ReceiveAsync(route, repository, fill, content, file).ConfigureAwait(false);
             if (result.Outcome == FillOutcome.Verified)
             {
                 // Readers get the last byte once the file is in place; the record follows only once the bytes are on disk, so
