@@ -65,6 +65,7 @@ public sealed class TagIndexTests : IDisposable
     public void Upsert_replaces_the_tag_record()
     {
         Tags.Upsert("docker.io", Nginx, "latest", new TagRecord(TestDigests.Of(1), MediaTypes.OciIndex, 1, T0));
+        Assert.True(Tags.TryGet("docker.io", Nginx, "latest", out _), "read once, so the index remembers it");
         var moved = new TagRecord(TestDigests.Of(2), MediaTypes.DockerManifestList, 2, T0.AddHours(1));
 
         Tags.Upsert("docker.io", Nginx, "latest", moved);
@@ -78,6 +79,7 @@ public sealed class TagIndexTests : IDisposable
     public void Delete_removes_the_tag_and_says_whether_there_was_one()
     {
         Tags.Upsert("docker.io", Nginx, "latest", new TagRecord(TestDigests.Of(1), MediaTypes.OciIndex, 1, T0));
+        Assert.True(Tags.TryGet("docker.io", Nginx, "latest", out _), "read once, so the index remembers it");
 
         Assert.True(Tags.Delete("docker.io", Nginx, "latest"));
         Assert.False(Tags.TryGet("docker.io", Nginx, "latest", out _));
