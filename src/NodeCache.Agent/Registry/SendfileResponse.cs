@@ -27,7 +27,15 @@ internal static class SendfileResponse
             var file = new FileStream(blob.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0, FileOptions.Asynchronous);
             await using (file.ConfigureAwait(false))
             {
-                result = await SendPacketsAsync(socket, [new SendPacketsElement(head), new SendPacketsElement(file, 0, 0, endOfPacket: true)], cancellationToken).ConfigureAwait(false);
+                SetCork(socket, true);
+                try
+                {
+                    result = await SendPacketsAsync(socket, [new SendPacketsElement(head), new SendPacketsElement(file, 0, 0, endOfPacket: true)], cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    SetCork(socket, false);
+                }
             }
         }
         catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException or ObjectDisposedException)
@@ -106,6 +114,24 @@ internal static class SendfileResponse
             return operation.SocketError;
         }
         return await completed.Task.ConfigureAwait(false);
+    }
+
+    // TCP_CORK while a cached blob goes out: only full segments leave, and lifting it sends the tail. Kestrel sets
+    // TCP_NODELAY, with which every refill of the socket buffer left with a short segment. The side-by-side harness
+    // measured one client at 0.76-0.79x nginx's static sendfile (which corks, with tcp_nopush) at 1.4x its CPU per GiB;
+    // corked, 0.97x at 0.92x its CPU (a 256 MiB blob) and 0.90x (4 MiB blobs). Linux only, as sendfile here is.
+    private static void SetCork(Socket socket, bool on)
+    {
+        const int IpProtoTcp = 6;
+        const int TcpCork = 3;
+        try
+        {
+            socket.SetRawSocketOption(IpProtoTcp, TcpCork, BitConverter.GetBytes(on ? 1 : 0));
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // A connection already gone, or a system without the option: the blob goes out uncorked or not at all.
+        }
     }
 
     private static void ShutDown(Socket socket)
