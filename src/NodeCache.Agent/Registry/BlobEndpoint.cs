@@ -15,6 +15,8 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
     // 128 KiB, as a fill copies: large enough to amortise the hashing and the write per call.
     private const int UncachedCopyBufferSize = 128 * 1024;
 
+    private const long MinSocketRange = 1024 * 1024;
+
     // How long a client that received a blob over a closing connection may take to close its side.
     private static readonly TimeSpan DeliveryGrace = TimeSpan.FromSeconds(30);
 
@@ -90,14 +92,15 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
 
     private async Task<bool> ServeLeasedAsync(HttpContext context, CachedBlob blob)
     {
-        if (IsWholeBlobGet(context.Request) && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        if (IsSocketGet(context.Request) && SocketRange(context.Request, blob.Size, out var part)
+            && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
         {
-            // Kestrel can only copy a file through user space. On a connection Kestrel already owns, the blob goes out by
-            // sendfile on the socket itself, with Connection: close: the client's next request opens a new connection,
-            // which SendfileConnection serves without Kestrel.
-            if (await SendfileResponse.SendAsync(socket, blob, close: true, metrics, logger, context.RequestAborted).ConfigureAwait(false))
+            // Kestrel can only copy a file through user space. On a connection Kestrel already owns, the blob (or the one
+            // range asked for) goes out by sendfile on the socket itself, with Connection: close: the client's next request
+            // opens a new connection, which SendfileConnection serves without Kestrel.
+            if (await SendfileResponse.SendAsync(socket, blob, part, close: true, metrics, logger, context.RequestAborted).ConfigureAwait(false))
             {
-                PullFeature.Served(context, fromCache: true, blob.Size);
+                PullFeature.Served(context, fromCache: true, part?.Length ?? blob.Size);
                 await CloseAfterDeliveryAsync(socket, context.RequestAborted).ConfigureAwait(false);
             }
             context.Abort();
@@ -137,7 +140,7 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
             await OciErrorResponse.WriteAsync(context, HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}").ConfigureAwait(false);
             return;
         }
-        if (IsWholeBlobGet(context.Request) && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        if (IsSocketGet(context.Request) && context.Request.Headers.Range.Count == 0 && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
         {
             await SendFillAsync(context, socket, fill, size.Value).ConfigureAwait(false);
             return;
@@ -199,10 +202,29 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         }
     }
 
-    // What the socket path can answer: a plain-text HTTP/1.1 GET of the whole blob, with no condition to evaluate.
-    private static bool IsWholeBlobGet(HttpRequest request) =>
+    // What the socket path can answer: a plain-text HTTP/1.1 GET with no condition to evaluate.
+    private static bool IsSocketGet(HttpRequest request) =>
         HttpMethods.IsGet(request.Method) && request.Protocol == "HTTP/1.1" && !request.IsHttps
-        && request.Headers.Range.Count == 0 && request.Headers.IfRange.Count == 0 && request.Headers.IfNoneMatch.Count == 0;
+        && request.Headers.IfRange.Count == 0 && request.Headers.IfNoneMatch.Count == 0;
+
+    // The whole blob (null) or the one range asked for; false leaves the answer to Kestrel: a range past the end (416), one
+    // too long for a single sendfile element, or a short one, whose copy through Kestrel costs less than the new connection
+    // the socket path's Connection: close makes the client open (a judgement, not a measurement: containerd asks for
+    // ranges only to resume a broken layer download, which is long).
+    private static bool SocketRange(HttpRequest request, long size, out ByteRange? range)
+    {
+        range = null;
+        switch (RangeHeader.Parse(request.Headers.Range.ToString(), size, out var parsed))
+        {
+            case RangeRequest.Partial when parsed.Length is >= MinSocketRange and <= int.MaxValue:
+                range = parsed;
+                return true;
+            case RangeRequest.Partial or RangeRequest.Unsatisfiable:
+                return false;
+            default:
+                return true;
+        }
+    }
 
     // An upstream that sends no Content-Length leaves the size unknown until the fill ends.
     private static async Task<long?> SizeOnceEndedAsync(BlobFill fill, CancellationToken cancellationToken) =>

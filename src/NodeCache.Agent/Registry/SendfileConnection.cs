@@ -102,7 +102,7 @@ internal sealed class SendfileConnection(
             using (lease)
             using (var pull = pulls.Begin(PullFeature.Peer((connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address), request.Route.Registry, request.Repository, request.Reference))
             {
-                sent = await SendfileResponse.SendAsync(socket, blob, close, metrics, logger, connection.ConnectionClosed).ConfigureAwait(false);
+                sent = await SendfileResponse.SendAsync(socket, blob, range: null, close, metrics, logger, connection.ConnectionClosed).ConfigureAwait(false);
                 pull.Served(fromCache: true, sent ? blob.Size : 0);
                 pull.Succeeded();
             }

@@ -9,15 +9,19 @@ using NodeCache.Telemetry;
 namespace NodeCache.Agent.Registry;
 
 /// <summary>
-/// Writes a whole blob as an HTTP/1.1 200 straight to the socket: the head, then the file by sendfile(2). A cached blob
-/// goes in one operation; a blob still being filled goes as its bytes arrive, from the fill's file.
+/// Writes a blob as an HTTP/1.1 response straight to the socket: the head, then the file by sendfile(2). A cached blob
+/// (whole, 200, or one range of it, 206) goes in one operation; a blob still being filled goes as its bytes arrive,
+/// from the fill's file.
 /// </summary>
 internal static class SendfileResponse
 {
+    /// <param name="range">One range of the blob, answered 206; null for the whole blob, answered 200.</param>
     /// <returns>False when the connection broke part way: the caller must close it, as the response cannot end honestly.</returns>
-    public static async Task<bool> SendAsync(Socket socket, CachedBlob blob, bool close, MirrorMetrics metrics, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<bool> SendAsync(Socket socket, CachedBlob blob, ByteRange? range, bool close, MirrorMetrics metrics, ILogger logger, CancellationToken cancellationToken)
     {
-        var head = Head(blob.Digest, blob.Size, blob.MediaType, close);
+        var head = Head(blob.Digest, blob.Size, blob.MediaType, close, range);
+        // A count of 0 sends the file to its end.
+        var (offset, count) = range is { } part ? (part.First, (int)part.Length) : (0L, 0);
         SocketError result;
         try
         {
@@ -30,7 +34,7 @@ internal static class SendfileResponse
                 SetCork(socket, true);
                 try
                 {
-                    result = await SendPacketsAsync(socket, [new SendPacketsElement(head), new SendPacketsElement(file, 0, 0, endOfPacket: true)], cancellationToken).ConfigureAwait(false);
+                    result = await SendPacketsAsync(socket, [new SendPacketsElement(head), new SendPacketsElement(file, offset, count, endOfPacket: true)], cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -48,7 +52,7 @@ internal static class SendfileResponse
             logger.LogDebug("Sending blob {Digest} ended early: {Reason}", blob.Digest, result);
             return false;
         }
-        metrics.Served("cache", blob.Size);
+        metrics.Served("cache", range?.Length ?? blob.Size);
         return true;
     }
 
@@ -95,11 +99,16 @@ internal static class SendfileResponse
         return true;
     }
 
-    private static byte[] Head(Digest digest, long size, string mediaType, bool close) =>
-        Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nContent-Type: {mediaType}\r\n" +
+    private static byte[] Head(Digest digest, long size, string mediaType, bool close, ByteRange? range = null)
+    {
+        var status = range is { } part
+            ? string.Create(CultureInfo.InvariantCulture, $"206 Partial Content\r\nContent-Range: {part.ToContentRange(size)}\r\nContent-Length: {part.Length}")
+            : string.Create(CultureInfo.InvariantCulture, $"200 OK\r\nContent-Length: {size}");
+        return Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"HTTP/1.1 {status}\r\nContent-Type: {mediaType}\r\n" +
             $"{RegistryHeaders.ContentDigest}: {digest}\r\nETag: \"{digest}\"\r\nAccept-Ranges: bytes\r\n" +
             $"{RegistryHeaders.ApiVersion}: registry/2.0\r\nDate: {DateTimeOffset.UtcNow:r}\r\n{(close ? "Connection: close\r\n" : "")}\r\n"));
+    }
 
     // The elements in one operation. It cannot be cancelled itself, so a connection that is gone is shut down to end it;
     // the file stays open until it has ended.
