@@ -38,11 +38,7 @@ public sealed class FillReaderTests : IDisposable
     [Fact]
     public async Task The_last_byte_goes_out_once_the_fill_is_complete_without_waiting_for_its_commit_and_a_later_failure_does_not_break_it()
     {
-        var (fill, file) = StartFill(size: _content.Length);
-        var pipe = new Pipe();
-        var copy = FillReader.CopyAsync(fill, null, pipe.Writer, CancellationToken.None);
-        Write(fill, file, 0, _content.Length);
-        Assert.Equal(_content[..^1], await ReadExactlyAsync(pipe.Reader, _content.Length - 1));
+        var (fill, file, pipe, copy) = await ReadToTheLastByteAsync();
 
         file.Dispose();
         fill.Finish(() => fill.TempPath);
@@ -61,12 +57,8 @@ public sealed class FillReaderTests : IDisposable
     [Fact]
     public async Task Reader_fails_when_the_fill_fails_even_with_every_byte_written()
     {
-        var (fill, file) = StartFill(size: _content.Length);
-        var pipe = new Pipe();
-        var copy = FillReader.CopyAsync(fill, null, pipe.Writer, CancellationToken.None);
+        var (fill, file, _, copy) = await ReadToTheLastByteAsync();
 
-        Write(fill, file, 0, _content.Length);
-        await ReadExactlyAsync(pipe.Reader, _content.Length - 1);
         fill.Fail("digest mismatch");
 
         var failure = await Assert.ThrowsAsync<FillFailedException>(() => copy.WaitAsync(Patience));
@@ -147,6 +139,17 @@ public sealed class FillReaderTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => copy.WaitAsync(Patience));
         Assert.Equal(FillState.Running, fill.State);
         file.Dispose();
+    }
+
+    // A fill with every byte written, and a reader that has sent all of them but the last.
+    private async Task<(BlobFill Fill, FileStream File, Pipe Pipe, Task Copy)> ReadToTheLastByteAsync()
+    {
+        var (fill, file) = StartFill(size: _content.Length);
+        var pipe = new Pipe();
+        var copy = FillReader.CopyAsync(fill, null, pipe.Writer, CancellationToken.None);
+        Write(fill, file, 0, _content.Length);
+        Assert.Equal(_content[..^1], await ReadExactlyAsync(pipe.Reader, _content.Length - 1));
+        return (fill, file, pipe, copy);
     }
 
     private (BlobFill Fill, FileStream File) StartFill(long? size)
