@@ -15,6 +15,9 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
     // 128 KiB, as a fill copies: large enough to amortise the hashing and the write per call.
     private const int UncachedCopyBufferSize = 128 * 1024;
 
+    // The shortest range the socket path answers: a shorter one costs less copied through Kestrel than the new connection
+    // the socket path's Connection: close makes the client open (a judgement, not a measurement: containerd asks for
+    // ranges only to resume a broken layer download, which is long).
     private const long MinSocketRange = 1024 * 1024;
 
     // How long a client that received a blob over a closing connection may take to close its side.
@@ -92,21 +95,22 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
 
     private async Task<bool> ServeLeasedAsync(HttpContext context, CachedBlob blob)
     {
-        if (IsSocketGet(context.Request) && SocketRange(context.Request, blob.Size, out var part)
-            && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        var asked = AskedRange(context.Request, blob.Size, out var range);
+        if (IsSocketGet(context.Request) && IsSocketRange(asked, range) && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
         {
             // Kestrel can only copy a file through user space. On a connection Kestrel already owns, the blob (or the one
             // range asked for) goes out by sendfile on the socket itself, with Connection: close: the client's next request
             // opens a new connection, which SendfileConnection serves without Kestrel.
+            ByteRange? part = asked == RangeRequest.Partial ? range : null;
             if (await SendfileResponse.SendAsync(socket, blob, part, close: true, metrics, logger, context.RequestAborted).ConfigureAwait(false))
             {
-                PullFeature.Served(context, fromCache: true, part?.Length ?? blob.Size);
+                PullFeature.Served(context, fromCache: true, range.Length);
                 await CloseAfterDeliveryAsync(socket, context.RequestAborted).ConfigureAwait(false);
             }
             context.Abort();
             return true;
         }
-        if (!TryStartResponse(context, blob.Digest, blob.MediaType, blob.Size, out var range))
+        if (!TryStartResponse(context, blob.Digest, blob.MediaType, blob.Size, asked, range))
         {
             return true;
         }
@@ -140,12 +144,13 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
             await OciErrorResponse.WriteAsync(context, HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}").ConfigureAwait(false);
             return;
         }
-        if (IsSocketGet(context.Request) && context.Request.Headers.Range.Count == 0 && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        var asked = AskedRange(context.Request, size.Value, out var range);
+        if (IsSocketGet(context.Request) && asked == RangeRequest.Whole && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
         {
             await SendFillAsync(context, socket, fill, size.Value).ConfigureAwait(false);
             return;
         }
-        if (!TryStartResponse(context, fill.Digest, fill.MediaType, size.Value, out var range))
+        if (!TryStartResponse(context, fill.Digest, fill.MediaType, size.Value, asked, range))
         {
             return;
         }
@@ -207,24 +212,25 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
         HttpMethods.IsGet(request.Method) && request.Protocol == "HTTP/1.1" && !request.IsHttps
         && request.Headers.IfRange.Count == 0 && request.Headers.IfNoneMatch.Count == 0;
 
-    // The whole blob (null) or the one range asked for; false leaves the answer to Kestrel: a range past the end (416), one
-    // too long for a single sendfile element, or a short one, whose copy through Kestrel costs less than the new connection
-    // the socket path's Connection: close makes the client open (a judgement, not a measurement: containerd asks for
-    // ranges only to resume a broken layer download, which is long).
-    private static bool SocketRange(HttpRequest request, long size, out ByteRange? range)
+    // The Range header read against the blob's size; the range is the whole blob unless one range inside it was asked for.
+    private static RangeRequest AskedRange(HttpRequest request, long size, out ByteRange range)
     {
-        range = null;
-        switch (RangeHeader.Parse(request.Headers.Range.ToString(), size, out var parsed))
+        var asked = RangeHeader.Parse(request.Headers.Range.ToString(), size, out range);
+        if (asked == RangeRequest.Whole)
         {
-            case RangeRequest.Partial when parsed.Length is >= MinSocketRange and <= int.MaxValue:
-                range = parsed;
-                return true;
-            case RangeRequest.Partial or RangeRequest.Unsatisfiable:
-                return false;
-            default:
-                return true;
+            range = new ByteRange(0, size - 1);
         }
+        return asked;
     }
+
+    // The whole blob, or one range long enough to be worth a new connection and short enough for one sendfile element;
+    // the rest (416 among them) is Kestrel's to answer.
+    private static bool IsSocketRange(RangeRequest asked, ByteRange range) => asked switch
+    {
+        RangeRequest.Whole => true,
+        RangeRequest.Partial => range.Length is >= MinSocketRange and <= int.MaxValue,
+        _ => false,
+    };
 
     // An upstream that sends no Content-Length leaves the size unknown until the fill ends.
     private static async Task<long?> SizeOnceEndedAsync(BlobFill fill, CancellationToken cancellationToken) =>
@@ -314,11 +320,11 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
     }
 
     /// <summary>Sets status and headers for the whole blob or the requested range; false when it answered 416 instead.</summary>
-    private static bool TryStartResponse(HttpContext context, Digest digest, string mediaType, long size, out ByteRange range)
+    private static bool TryStartResponse(HttpContext context, Digest digest, string mediaType, long size, RangeRequest asked, ByteRange range)
     {
         var response = context.Response;
         response.Headers.AcceptRanges = "bytes";
-        switch (RangeHeader.Parse(context.Request.Headers.Range.ToString(), size, out range))
+        switch (asked)
         {
             case RangeRequest.Partial:
                 RegistryHeaders.SetContent(response, digest, mediaType, range.Length);
@@ -331,7 +337,6 @@ internal sealed class BlobEndpoint(BlobStore store, BlobFills fills, RegistryCli
                 response.ContentLength = 0;
                 return false;
             default:
-                range = new ByteRange(0, size - 1);
                 RegistryHeaders.SetContent(response, digest, mediaType, size);
                 return true;
         }

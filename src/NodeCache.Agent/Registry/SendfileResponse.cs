@@ -135,7 +135,8 @@ internal static class SendfileResponse
         const int TcpCork = 3;
         try
         {
-            socket.SetRawSocketOption(IpProtoTcp, TcpCork, BitConverter.GetBytes(on ? 1 : 0));
+            // The option's int, little-endian as on every platform .NET runs on Linux; constant bytes, so nothing is allocated.
+            socket.SetRawSocketOption(IpProtoTcp, TcpCork, on ? [1, 0, 0, 0] : [0, 0, 0, 0]);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
