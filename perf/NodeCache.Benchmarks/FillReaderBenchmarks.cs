@@ -69,12 +69,12 @@ public class FillReaderBenchmarks
         var fill = NewFill();
         var pipe = new Pipe(ResponsePipe);
         var drain = DrainAsync(pipe.Reader);
-        var writer = Task.Run(async () =>
+        var writer = Task.Run(() =>
         {
             using var file = File.OpenHandle(_path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
             for (var offset = 0; offset < _content.Length; offset += FillChunk)
             {
-                await RandomAccess.WriteAsync(file, _content.AsMemory(offset, FillChunk), offset);
+                RandomAccess.Write(file, _content.AsSpan(offset, FillChunk), offset);
                 fill.Advance(offset + FillChunk);
             }
             fill.Finish(() => _path);
