@@ -95,8 +95,9 @@ public sealed class BlobFills
     private async Task RunAsync(
         UpstreamRoute route, RepositoryName repository, Digest digest, BandwidthLimit? throttle, PullIdentity? identity, TaskCompletionSource<BlobSource> started)
     {
-        // A fill that committed just before this one was registered has left the index updated: serve that.
-        if (_store.TryGet(digest, out var cached))
+        // A fill that committed just before this one was registered has left the index updated: serve that. A blob an
+        // eviction is removing is fetched again: its record is still there, but no request can lease it any more.
+        if (_store.TryGet(digest, out var cached) && !_store.Leases.IsBeingRemoved(digest))
         {
             _inFlight.TryRemove(new(digest, started.Task));
             started.SetResult(new BlobSource(cached, null, null));
@@ -147,6 +148,7 @@ public sealed class BlobFills
         var tempPath = fill.TempPath;
         (FillOutcome Outcome, string Detail) result;
         Microsoft.Win32.SafeHandles.SafeFileHandle? file = null;
+        var placed = default(BlobLease);
         try
         {
             file = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
@@ -158,7 +160,11 @@ public sealed class BlobFills
                 // Readers get the last byte once the file is in place; the record follows only once the bytes are on disk, so
                 // that no index (nor any checkpoint of it) names a file a power loss could take. Until then the fill stays in
                 // flight, and a request for the blob joins it.
-                fill.Finish(() => _store.MoveIntoPlace(tempPath, fill.Digest, fill.MediaType));
+                fill.Finish(() =>
+                {
+                    placed = _store.MoveIntoPlace(tempPath, fill.Digest, fill.MediaType);
+                    return _layout.BlobPath(fill.Digest);
+                });
                 await Task.Run(() => RandomAccess.FlushToDisk(file!)).ConfigureAwait(false);
                 _store.Index(fill.Digest, fill.Written, fill.MediaType);
                 fill.Commit();
@@ -173,6 +179,7 @@ public sealed class BlobFills
         }
         finally
         {
+            placed.Dispose();
             file?.Dispose();
             _inFlight.TryRemove(new(fill.Digest, started.Task));
         }

@@ -31,7 +31,22 @@ public sealed class BlobLeases
         return true;
     }
 
+    /// <summary>Leases the blob, first waiting out a removal in progress (a record and a file to delete: microseconds).</summary>
+    internal BlobLease AcquireAfterRemoval(Digest digest)
+    {
+        var spin = new SpinWait();
+        BlobLease lease;
+        while (!TryAcquire(digest, out lease))
+        {
+            spin.SpinOnce();
+        }
+        return lease;
+    }
+
     public bool IsHeld(Digest digest) => _held.ContainsKey(digest);
+
+    /// <summary>True while an eviction or quarantine removes the blob: its record may still be there, but it is going.</summary>
+    public bool IsBeingRemoved(Digest digest) => _removing.ContainsKey(digest);
 
     /// <summary>Marks the blob as being removed; false (and nothing marked) when it is leased.</summary>
     internal bool TryBeginRemoval(Digest digest)

@@ -100,18 +100,25 @@ public sealed class BlobStore
     /// <exception cref="ArgumentException">The media type is longer than 255 UTF-8 bytes; the temp file is left for the caller to discard.</exception>
     public CachedBlob Commit(string tempPath, Digest digest, long size, string mediaType)
     {
-        var path = MoveIntoPlace(tempPath, digest, mediaType);
-        Index(digest, size, mediaType);
-        return new CachedBlob(digest, path, size, mediaType);
+        using (MoveIntoPlace(tempPath, digest, mediaType))
+        {
+            Index(digest, size, mediaType);
+        }
+        return new CachedBlob(digest, _layout.BlobPath(digest), size, mediaType);
     }
 
     /// <summary>
-    /// The first half of <see cref="Commit"/>: moves a verified temp file to the blob's path (atomic rename) and returns
-    /// it. Until <see cref="Index"/> the blob is not cached: nothing finds it through the index, and a restart hashes it
-    /// before indexing it.
+    /// The first half of <see cref="Commit"/>: moves a verified temp file to the blob's path (atomic rename). Until
+    /// <see cref="Index"/> the blob is not cached: nothing finds it through the index, and a restart hashes it before
+    /// indexing it.
     /// </summary>
+    /// <returns>
+    /// A lease to dispose once the blob is indexed (or given up). It keeps removals of the digest off from the move to the
+    /// record: a removal that found an older copy's record would otherwise delete the new file, and leave the new record
+    /// naming no file. The move first waits out a removal already under way.
+    /// </returns>
     /// <exception cref="ArgumentException">The media type is longer than 255 UTF-8 bytes; the temp file is left for the caller to discard.</exception>
-    public string MoveIntoPlace(string tempPath, Digest digest, string mediaType)
+    public BlobLease MoveIntoPlace(string tempPath, Digest digest, string mediaType)
     {
         ArgumentNullException.ThrowIfNull(tempPath);
         ArgumentNullException.ThrowIfNull(mediaType);
@@ -120,9 +127,17 @@ public sealed class BlobStore
         {
             throw new ArgumentException($"media types are stored up to {StoredMediaType.MaxLength} UTF-8 bytes", nameof(mediaType));
         }
-        var path = _layout.BlobPath(digest);
-        File.Move(tempPath, path, overwrite: true);
-        return path;
+        var lease = Leases.AcquireAfterRemoval(digest);
+        try
+        {
+            File.Move(tempPath, _layout.BlobPath(digest), overwrite: true);
+            return lease;
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

@@ -49,19 +49,58 @@ public sealed class BlobStoreTests : IDisposable
         var (digest, content) = Content("layer bytes written by a fill");
         var temp = WriteTemp(digest, content);
 
-        var path = _store.MoveIntoPlace(temp, digest, LayerType);
+        using (_store.MoveIntoPlace(temp, digest, LayerType))
+        {
+            Assert.Equal(content, File.ReadAllBytes(_layout.BlobPath(digest)));
+            Assert.False(File.Exists(temp));
+            Assert.False(_store.Contains(digest));
+            Assert.False(_store.TryGet(digest, out _));
+            Assert.Equal(0, _store.UsedBytes);
 
-        Assert.Equal(_layout.BlobPath(digest), path);
-        Assert.Equal(content, File.ReadAllBytes(path));
-        Assert.False(File.Exists(temp));
-        Assert.False(_store.Contains(digest));
-        Assert.False(_store.TryGet(digest, out _));
-        Assert.Equal(0, _store.UsedBytes);
-
-        _store.Index(digest, content.Length, LayerType);
+            _store.Index(digest, content.Length, LayerType);
+        }
 
         Assert.True(_store.TryGet(digest, out var blob));
-        Assert.Equal(new CachedBlob(digest, path, content.Length, LayerType), blob);
+        Assert.Equal(new CachedBlob(digest, _layout.BlobPath(digest), content.Length, LayerType), blob);
+        Assert.Equal(content.Length, _store.UsedBytes);
+    }
+
+    [Fact]
+    public void A_blob_between_its_move_into_place_and_its_record_cannot_be_removed()
+    {
+        var (digest, content) = Content("layer bytes cached before");
+        _store.Commit(WriteTemp(digest, content), digest, content.Length, LayerType);
+
+        using (_store.MoveIntoPlace(WriteTemp(digest, content), digest, LayerType))
+        {
+            Assert.Equal(BlobRemoval.InUse, _store.TryRemove(digest));
+            _store.Index(digest, content.Length, LayerType);
+        }
+
+        Assert.True(_store.TryGet(digest, out var blob));
+        Assert.Equal(content, File.ReadAllBytes(blob.Path));
+        Assert.Equal(BlobRemoval.Removed, _store.TryRemove(digest));
+    }
+
+    [Fact]
+    public async Task A_blob_committed_while_an_older_copy_is_being_removed_waits_for_the_removal_and_keeps_its_file()
+    {
+        var (digest, content) = Content("layer bytes evicted and fetched again");
+        _store.Commit(WriteTemp(digest, content), digest, content.Length, LayerType);
+        Assert.True(_store.Leases.TryBeginRemoval(digest));
+
+        var commit = Task.Run(() => _store.Commit(WriteTemp(digest, content), digest, content.Length, LayerType));
+        // The removal is under way: it has found the old record, and goes on to drop it and delete the file.
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        Assert.False(commit.IsCompleted);
+        _store.Forget(digest, content.Length);
+        File.Delete(_layout.BlobPath(digest));
+        _store.Leases.EndRemoval(digest);
+        var blob = await commit.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(_store.TryGet(digest, out var cached));
+        Assert.Equal(blob, cached);
+        Assert.Equal(content, File.ReadAllBytes(blob.Path));
         Assert.Equal(content.Length, _store.UsedBytes);
     }
 
