@@ -8,7 +8,8 @@ namespace NodeCache.Benchmarks;
 /// The tee's writer side: what a fill does with each chunk the upstream sends. The chunk is copied into a buffer (as a
 /// socket read would), written to the fill's file with pwrite (it lands in the page cache) and hashed: by
 /// <see cref="FillHasher"/> on another thread, as fills do, against the hash in line. Without the network and the disk,
-/// so this is the fill's own cost. One operation per MiB: Op/s reads as MiB/s.
+/// so this is the fill's own cost. One operation per MiB: Op/s reads as MiB/s. The chunk size is a parameter: 128 KiB
+/// is the size BlobFills asks the socket for (its CopyBufferSize).
 /// </summary>
 [MemoryDiagnoser]
 public class FillWriterBenchmarks
@@ -16,17 +17,20 @@ public class FillWriterBenchmarks
     private const int MiB = 1 << 20;
     private const int BlobMiB = 16;
 
-    // The chunk BlobFills reads per upstream read (its CopyBufferSize).
-    private const int FillChunk = 128 * 1024;
-
-    private readonly byte[] _chunk = new byte[FillChunk];
+    private byte[] _chunk = null!;
     private BenchmarkFolder _folder = null!;
     private byte[] _content = null!;
     private Microsoft.Win32.SafeHandles.SafeFileHandle _file = null!;
 
+    [Params(16, 128, 1024)]
+    public int ChunkKiB { get; set; }
+
+    private int FillChunk => ChunkKiB * 1024;
+
     [GlobalSetup]
     public void OpenFile()
     {
+        _chunk = new byte[FillChunk];
         _folder = BenchmarkFolder.Create("fill-writer");
         _content = new byte[BlobMiB * MiB];
         new Random(6).NextBytes(_content);

@@ -20,7 +20,9 @@ public readonly record struct BlobSource(CachedBlob? Cached, BlobFill? Fill, Mir
 /// </summary>
 public sealed class BlobFills
 {
-    // 128 KiB: large enough that hashing and the positional write amortise their per-call cost, small enough to stay out of the LOH.
+    // 128 KiB, measured: FillWriterBenchmarks (copy, pwrite, hash on another thread) ran at 1,221, 1,294 and 1,225 MiB/s with
+    // 16, 128 and 1,024 KiB chunks (one smoke run), and 16 KiB segments outran the array pool (560 KiB allocated per MiB).
+    // It also stays out of the LOH.
     private const int CopyBufferSize = 128 * 1024;
 
     // A connection that breaks twice in one blob is more likely an upstream that is going down than bad luck.
