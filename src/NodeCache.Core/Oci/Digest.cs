@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -9,6 +10,8 @@ public readonly struct Digest : IEquatable<Digest>
 {
     public const string Prefix = "sha256:";
     public const int HashSize = 32;
+
+    private static readonly SearchValues<char> LowerHex = SearchValues.Create("0123456789abcdef");
 
     // Four words rather than a byte array: the digest is blittable, so it is the FASTER index key as it is.
     private readonly ulong _w0, _w1, _w2, _w3;
@@ -61,15 +64,12 @@ public readonly struct Digest : IEquatable<Digest>
             return false;
         }
         var hex = text[Prefix.Length..];
-        foreach (var c in hex)
+        if (hex.ContainsAnyExcept(LowerHex))
         {
-            if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c))
-            {
-                return false;
-            }
+            return false;
         }
         Span<byte> hash = stackalloc byte[HashSize];
-        if (Convert.FromHexString(hex, hash, out _, out _) != System.Buffers.OperationStatus.Done)
+        if (Convert.FromHexString(hex, hash, out _, out _) != OperationStatus.Done)
         {
             return false;
         }
