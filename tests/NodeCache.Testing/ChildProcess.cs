@@ -86,7 +86,11 @@ public sealed partial class ChildProcess : IAsyncDisposable
         var child = new ChildProcess(process, output, fileName + " " + string.Join(' ', info.ArgumentList));
         process.OutputDataReceived += (_, e) => child.Receive(OutputStream.Stdout, e.Data);
         process.ErrorDataReceived += (_, e) => child.Receive(OutputStream.Stderr, e.Data);
-        process.Exited += (_, _) => child._exited.TrySetResult(SafeExitCode(process));
+        process.Exited += (_, _) =>
+        {
+            RemoveRuntimeIpcFiles(process.Id);
+            child._exited.TrySetResult(SafeExitCode(process));
+        };
         if (!process.Start())
         {
             throw new InvalidOperationException($"could not start {child.CommandLine}");
@@ -156,6 +160,27 @@ public sealed partial class ChildProcess : IAsyncDisposable
         catch (InvalidOperationException)
         {
             // Already gone: nothing left to kill.
+        }
+    }
+
+    // A .NET child (the agent, the CLI) that is killed leaves its runtime's debugger pipes and diagnostics socket in the
+    // temp folder, named by its PID; one that exits removes them itself. Removed here either way; for any other child
+    // the names match nothing.
+    private static void RemoveRuntimeIpcFiles(int pid)
+    {
+        foreach (var pattern in (ReadOnlySpan<string>)[$"clr-debug-pipe-{pid}-*", $"dotnet-diagnostic-{pid}-*"])
+        {
+            foreach (var path in Directory.EnumerateFiles(Path.GetTempPath(), pattern))
+            {
+                try
+                {
+                    File.Delete(path);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Gone already, or not ours to delete: nothing to clean.
+                }
+            }
         }
     }
 

@@ -32,15 +32,21 @@ public sealed class AgentProcessTests
     }
 
     [Fact]
-    public async Task A_killed_agent_is_gone_at_once()
+    public async Task A_killed_agent_is_gone_at_once_and_leaves_no_runtime_files_in_the_temp_folder()
     {
         await using var agent = AgentProcess.Launch([]);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await agent.Output.WaitForLineAsync(_ => true, timeout.Token);
+        Assert.NotEmpty(RuntimeIpcFiles(agent.Pid));
 
         agent.Kill();
 
         var exitCode = await agent.Exited.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.NotEqual(0, exitCode);
+        Assert.Empty(RuntimeIpcFiles(agent.Pid));
     }
+
+    // The .NET runtime's debugger pipes and diagnostics socket, which a killed process cannot remove itself.
+    private static string[] RuntimeIpcFiles(int pid) =>
+        [.. Directory.EnumerateFiles(Path.GetTempPath(), $"clr-debug-pipe-{pid}-*"), .. Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{pid}-*")];
 }
