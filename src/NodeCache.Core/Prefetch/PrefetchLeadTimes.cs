@@ -34,11 +34,19 @@ public sealed class PrefetchLeadTimes(PrefetchMetrics metrics, TimeProvider time
         }
         var key = Key(image.Registry, image.Repository.Value, image.Reference);
         var entry = new Entry();
+        // The entry is published before the early requests are looked at, and Requested does the reverse, so a request
+        // made while the image is being tracked is seen by one side or the other, never lost between them.
+        if (!_entries.TryAdd(key, entry))
+        {
+            return;
+        }
         if (_earlyRequests.TryRemove(key, out var early) && time.GetUtcNow() - early < EarlyWindow)
         {
-            entry.RequestedAt = early;
+            lock (entry)
+            {
+                entry.RequestedAt ??= early;
+            }
         }
-        _entries.TryAdd(key, entry);
     }
 
     /// <summary>The image is cached now.</summary>
@@ -58,18 +66,24 @@ public sealed class PrefetchLeadTimes(PrefetchMetrics metrics, TimeProvider time
     public void Requested(string registry, RepositoryName repository, string reference)
     {
         var key = Key(registry, repository.Value, reference);
+        var now = time.GetUtcNow();
         if (!_entries.TryGetValue(key, out var entry))
         {
             if (_earlyRequests.Count >= MaxEarlyRequests)
             {
                 _earlyRequests.Clear();
             }
-            _earlyRequests.TryAdd(key, time.GetUtcNow());
-            return;
+            _earlyRequests.TryAdd(key, now);
+            // Track may have published its entry after the lookup above and looked for this request before it was
+            // there: whichever side takes the early request back applies it.
+            if (!_entries.TryGetValue(key, out entry) || !_earlyRequests.TryRemove(key, out now))
+            {
+                return;
+            }
         }
         lock (entry)
         {
-            entry.RequestedAt ??= time.GetUtcNow();
+            entry.RequestedAt ??= now;
             Measure($"{registry}/{repository}:{reference}", entry);
         }
     }

@@ -62,6 +62,40 @@ public sealed class PrefetchLeadTimesTests
         Assert.Empty(recorded);
     }
 
+    [Fact]
+    public async Task A_request_that_races_the_watch_tracking_its_image_is_never_lost()
+    {
+        var (leadTimes, _, recorded) = Create();
+        // Fewer images than the early requests remembered, so none is forgotten for want of room.
+        var images = Enumerable.Range(0, 1000).Select(i => Image($"harbor.test/team/app{i}:1")).ToArray();
+        using var turn = new Barrier(2);
+
+        // Each image is tracked and requested at the same moment from two threads, as the watch and the kubelet may.
+        var watch = Task.Run(() =>
+        {
+            foreach (var image in images)
+            {
+                turn.SignalAndWait();
+                leadTimes.Track(image);
+            }
+        });
+        var kubelet = Task.Run(() =>
+        {
+            foreach (var image in images)
+            {
+                turn.SignalAndWait();
+                leadTimes.Requested("harbor.test", image.Repository, "1");
+            }
+        });
+        await Task.WhenAll(watch, kubelet);
+        foreach (var image in images)
+        {
+            leadTimes.Cached(image);
+        }
+
+        Assert.Equal(images.Length, recorded.Count);
+    }
+
     private static ImageReference Image(string text) => ImageReference.TryParse(text, out var image) ? image : throw new FormatException(text);
 
     private static (PrefetchLeadTimes, ManualTime, List<(double, string)>) Create()
