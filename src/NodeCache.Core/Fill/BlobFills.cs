@@ -97,9 +97,8 @@ public sealed class BlobFills
     private async Task RunAsync(
         UpstreamRoute route, RepositoryName repository, Digest digest, BandwidthLimit? throttle, PullIdentity? identity, TaskCompletionSource<BlobSource> started)
     {
-        // A fill that committed just before this one was registered has left the index updated: serve that. A blob an
-        // eviction is removing is fetched again: its record is still there, but no request can lease it any more.
-        if (_store.TryGet(digest, out var cached) && !_store.Leases.IsBeingRemoved(digest))
+        // A fill that committed just before this one was registered has left the index updated: serve that.
+        if (_store.TryGet(digest, out var cached))
         {
             _inFlight.TryRemove(new(digest, started.Task));
             started.SetResult(new BlobSource(cached, null, null));

@@ -46,7 +46,7 @@ public sealed class BlobLeases
     public bool IsHeld(Digest digest) => _held.ContainsKey(digest);
 
     /// <summary>True while an eviction or quarantine removes the blob: its record may still be there, but it is going.</summary>
-    public bool IsBeingRemoved(Digest digest) => _removing.ContainsKey(digest);
+    internal bool IsBeingRemoved(Digest digest) => _removing.ContainsKey(digest);
 
     /// <summary>Marks the blob as being removed; false (and nothing marked) when it is leased.</summary>
     internal bool TryBeginRemoval(Digest digest)

@@ -32,12 +32,13 @@ public sealed class BlobStore
 
     /// <summary>
     /// A committed blob whose file exists with the indexed size; touches last access. A record whose file is missing or of
-    /// another size is dropped (with such a file) and false returned: a wrong-size file is never served.
+    /// another size is dropped (with such a file) and false returned: a wrong-size file is never served. A blob an eviction
+    /// or quarantine is removing is a miss already: its record may still be there, but no response can lease it.
     /// </summary>
     public bool TryGet(Digest digest, out CachedBlob blob)
     {
         blob = default;
-        if (!_index.TryGet(digest, out var record) || record.State != BlobState.Committed)
+        if (!_index.TryGet(digest, out var record) || record.State != BlobState.Committed || Leases.IsBeingRemoved(digest))
         {
             return false;
         }

@@ -66,6 +66,19 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_blob_being_removed_is_a_miss_before_its_record_goes()
+    {
+        var (digest, content) = Content("layer bytes an eviction is taking");
+        _store.Commit(WriteTemp(digest, content), digest, content.Length, LayerType);
+
+        Assert.True(_store.Leases.TryBeginRemoval(digest));
+        Assert.False(_store.TryGet(digest, out _));
+        _store.Leases.EndRemoval(digest);
+
+        Assert.True(_store.TryGet(digest, out _));
+    }
+
+    [Fact]
     public void A_blob_between_its_move_into_place_and_its_record_cannot_be_removed()
     {
         var (digest, content) = Content("layer bytes cached before");
