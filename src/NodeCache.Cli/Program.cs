@@ -34,4 +34,5 @@ if (parse.Errors.Count > 0)
     Console.Error.WriteLine("see nodecache --help");
     return (int)ExitCode.Usage;
 }
-return await parse.InvokeAsync().ConfigureAwait(false);
+using var stop = new StopSignal();
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token).ConfigureAwait(false);

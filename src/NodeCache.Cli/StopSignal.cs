@@ -3,24 +3,30 @@ using System.Runtime.InteropServices;
 namespace NodeCache.Cli;
 
 /// <summary>
-/// SIGTERM or SIGINT as a cancellation, handled from the moment this is created. The command-line library's own handler
-/// may not be registered yet when a command's action begins, and a SIGTERM that finds no handler ends the process with 143
-/// before it can undo anything: a command that must undo its work on a stop creates this before it does the work.
+/// SIGTERM and SIGINT for the whole process, handled from before any command runs. The first one cancels
+/// <see cref="Token"/>, which every command observes, so the command ends on its own terms: <c>containerd hosts
+/// --until-stopped</c> puts back the files it replaced. A second one is left to the runtime's default action and ends the
+/// process at once, for a command stuck where it cannot see the token (opening a FIFO no one writes to).
 /// </summary>
+/// <remarks>
+/// System.CommandLine's own handling is turned off in its favour: version 3.0 answers a signal that arrives while a command
+/// is still in its synchronous start (before its first await) with exit code 143 at once, without waiting for the command.
+/// A stop right after <c>containerd hosts --until-stopped</c> printed the files it wrote left them in place that way.
+/// </remarks>
 internal sealed class StopSignal : IDisposable
 {
-    private readonly CancellationTokenSource _stopped;
+    private readonly CancellationTokenSource _stopped = new();
     private readonly PosixSignalRegistration _terminate;
     private readonly PosixSignalRegistration _interrupt;
+    private int _signals;
 
-    public StopSignal(CancellationToken cancellationToken)
+    public StopSignal()
     {
-        _stopped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         _interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
     }
 
-    /// <summary>Cancelled by the first signal (or by the caller's token).</summary>
+    /// <summary>Cancelled by the first signal.</summary>
     public CancellationToken Token => _stopped.Token;
 
     public void Dispose()
@@ -32,6 +38,11 @@ internal sealed class StopSignal : IDisposable
 
     private void Stop(PosixSignalContext context)
     {
+        if (Interlocked.Increment(ref _signals) > 1)
+        {
+            // Not cancelled: the runtime ends the process as the signal's default action would (exit code 128 + signal).
+            return;
+        }
         context.Cancel = true;
         try
         {
@@ -39,7 +50,7 @@ internal sealed class StopSignal : IDisposable
         }
         catch (ObjectDisposedException)
         {
-            // The command has finished already: nothing is left to stop.
+            // The command had finished already: nothing is left to stop.
         }
     }
 }

@@ -103,12 +103,21 @@ public sealed partial class ChildProcess : IAsyncDisposable
         return child;
     }
 
+    /// <summary>Sends SIGTERM, as the kubelet or an operator does, and returns at once.</summary>
+    public void Terminate()
+    {
+        if (!HasExited)
+        {
+            _ = SendSignal(Pid, SigTerm);
+        }
+    }
+
     /// <summary>Sends SIGTERM, waits up to <paramref name="grace"/>, then SIGKILLs the process and its descendants.</summary>
     public async Task<int> StopAsync(TimeSpan grace)
     {
         if (!HasExited)
         {
-            _ = SendSignal(Pid, SigTerm);
+            Terminate();
             try
             {
                 await _exited.Task.WaitAsync(grace);

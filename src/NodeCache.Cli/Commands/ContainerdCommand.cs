@@ -22,8 +22,6 @@ internal static class ContainerdCommand
         var hosts = new Command("hosts", "Write each registry's hosts.toml with the agent as mirror (backing up files it replaces), or --remove them") { mirror, registries, directory, remove, untilStopped };
         hosts.SetLocalAction(async (parse, cancellationToken) =>
         {
-            // Handled before the files are written, so that a stop at any moment after puts the previous ones back.
-            using var stop = parse.GetValue(untilStopped) && !parse.GetValue(remove) ? new StopSignal(cancellationToken) : null;
             var files = new HostsFiles(parse.GetValue(directory)!);
             var mirrors = parse.GetValue(registries)!.Select(RegistryMirror.Parse).ToList();
             IReadOnlyList<HostsChange> changes;
@@ -41,11 +39,13 @@ internal static class ContainerdCommand
                 changes = files.Write(url.TrimEnd('/'), mirrors);
             }
             Print(changes);
-            if (stop is not null)
+            if (parse.GetValue(untilStopped) && !parse.GetValue(remove))
             {
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+                    // Cancelled by SIGTERM or SIGINT, handled from the process's start (StopSignal): a stop at any moment
+                    // after the files are written puts the previous ones back.
+                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

@@ -127,6 +127,27 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_second_sigterm_ends_an_import_stuck_opening_a_fifo_no_one_writes_to()
+    {
+        var fifo = await NamedPipeAsync("never-written.fifo");
+        using var output = new CapturedOutput(null);
+        await using var cli = NodeCacheCli.Start(_agent, output, "import", fifo, "--registry", Harbor);
+        await WaitUntilAsync(() => IsOpeningAFifo(cli.Pid), "the CLI to block opening the FIFO");
+
+        // The first SIGTERM asks the command to stop, which it cannot see while the kernel holds it in open(2); the second,
+        // sent once the first was taken (two pending at once would merge into one), ends the process as SIGTERM's default does.
+        cli.Terminate();
+        await WaitUntilAsync(() => !HasPendingSigterm(cli.Pid), "the CLI to take the first SIGTERM");
+        // A SIGTERM left to its default action ends the process as it is taken; this one was handled, and it runs on.
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        Assert.False(cli.HasExited);
+        cli.Terminate();
+
+        Assert.Equal(143, await cli.Exited.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(0, (await Cli("stats")).ExitCode);
+    }
+
+    [Fact]
     public async Task Export_of_an_image_not_in_the_cache_exits_5_and_writes_no_file()
     {
         var target = _files.Combine("absent.tar");
@@ -254,6 +275,16 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
         (await ToolRun.RunAsync(RequiredTools.Find("mkfifo"), [fifo], TimeSpan.FromSeconds(10))).EnsureSucceeded();
         return fifo;
     }
+
+    // The kernel's name for where a thread waits in open(2) for the other end of a FIFO. The main thread's only: the runtime's
+    // debugger thread waits there for its own pipe from the start.
+    private static bool IsOpeningAFifo(int pid) => File.ReadAllText($"/proc/{pid}/wchan") == "wait_for_partner";
+
+    // SIGTERM (15) is bit 14 of the pending masks in /proc/PID/status: signals sent to the process, and to its main thread.
+    private static bool HasPendingSigterm(int pid) =>
+        File.ReadLines($"/proc/{pid}/status")
+            .Where(line => line.StartsWith("ShdPnd:", StringComparison.Ordinal) || line.StartsWith("SigPnd:", StringComparison.Ordinal))
+            .Any(line => (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << 14)) != 0);
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
