@@ -16,7 +16,11 @@ internal static class CommandRun
         {
             return (int)await body(parse, agent, cancellationToken).ConfigureAwait(false);
         }
-        catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (IsStop(ex, cancellationToken))
+        {
+            return ReportStop();
+        }
+        catch (RpcException ex)
         {
             return Report(agent.Failure(ex));
         }
@@ -36,10 +40,24 @@ internal static class CommandRun
         {
             return (int)await body(parse, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex) when (IsStop(ex, cancellationToken))
+        {
+            return ReportStop();
+        }
         catch (CliFailure ex)
         {
             return Report(ex);
         }
+    }
+
+    // SIGINT or SIGTERM (StopSignal) cancelled the command while it waited: a gRPC call reports that as Cancelled.
+    private static bool IsStop(Exception exception, CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested && exception is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled };
+
+    private static int ReportStop()
+    {
+        Console.Error.WriteLine("nodecache: stopped before it finished");
+        return (int)ExitCode.Stopped;
     }
 
     public static int Report(CliFailure failure)

@@ -24,4 +24,6 @@ internal enum ExitCode
     Refused = 9,
     /// <summary>An archive to import cannot be read or fails a digest check: nothing was imported.</summary>
     BadArchive = 10,
+    /// <summary>SIGINT (Ctrl+C) or SIGTERM stopped the command before it finished: 128 + SIGINT, as a shell reports an interrupted command.</summary>
+    Stopped = 130,
 }

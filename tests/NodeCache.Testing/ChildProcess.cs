@@ -9,6 +9,7 @@ namespace NodeCache.Testing;
 /// </summary>
 public sealed partial class ChildProcess : IAsyncDisposable
 {
+    private const int SigInt = 2;
     private const int SigKill = 9;
     private const int SigTerm = 15;
 
@@ -101,6 +102,15 @@ public sealed partial class ChildProcess : IAsyncDisposable
         // Nothing is ever typed into a child; closing stdin keeps one that reads it from waiting forever.
         process.StandardInput.Close();
         return child;
+    }
+
+    /// <summary>Sends SIGINT, as Ctrl+C at a terminal does, and returns at once.</summary>
+    public void Interrupt()
+    {
+        if (!HasExited)
+        {
+            _ = SendSignal(Pid, SigInt);
+        }
     }
 
     /// <summary>Sends SIGTERM, as the kubelet or an operator does, and returns at once.</summary>
