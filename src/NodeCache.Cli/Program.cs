@@ -34,5 +34,6 @@ if (parse.Errors.Count > 0)
     Console.Error.WriteLine("see nodecache --help");
     return (int)ExitCode.Usage;
 }
+// SIGTERM and SIGINT are this process's to handle, not System.CommandLine's (see StopSignal).
 using var stop = new StopSignal();
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token).ConfigureAwait(false);
