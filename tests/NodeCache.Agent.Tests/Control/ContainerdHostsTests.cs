@@ -96,7 +96,8 @@ public sealed class ContainerdHostsTests(ContainerdFixture fixture) : IClassFixt
     public async Task A_sigterm_the_moment_the_files_are_written_still_puts_the_previous_ones_back()
     {
         // The stop races the end of the command's start. Before the CLI handled its own signals, about one such stop in seven
-        // on this 2-core machine ended it with exit code 143 and left its hosts.toml in place; twenty rounds catch that.
+        // on this 2-core machine ended it with exit code 143 and left its hosts.toml in place: twenty rounds miss that about once
+        // in twenty runs.
         const string previous = "server = \"https://held.test\"\n";
         for (var round = 0; round < 20; round++)
         {
