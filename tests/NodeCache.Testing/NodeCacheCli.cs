@@ -43,6 +43,13 @@ public static class NodeCacheCli
     public static ChildProcess Start(AgentProcess agent, CapturedOutput output, params string[] arguments) =>
         Start(output, ["--agent", agent.ControlSocket, .. arguments]);
 
+    /// <summary>
+    /// Starts a command against <paramref name="agent"/> as a shell's foreground job, with SIGINT at its default disposition:
+    /// a test run that is itself a background job of a non-interactive shell ignores SIGINT, and its children inherit that.
+    /// </summary>
+    public static ChildProcess StartInForeground(AgentProcess agent, CapturedOutput output, params string[] arguments) =>
+        ChildProcess.Start(RequiredTools.Find("env"), ["--default-signal=INT", AgentProcess.DotnetHost(), "exec", AssemblyPath, "--agent", agent.ControlSocket, .. arguments], output);
+
     /// <summary>Starts a long-running command that needs no agent (<c>containerd hosts --until-stopped</c>).</summary>
     public static ChildProcess Start(CapturedOutput output, params string[] arguments) =>
         ChildProcess.Start(AgentProcess.DotnetHost(), ["exec", AssemblyPath, .. arguments], output);

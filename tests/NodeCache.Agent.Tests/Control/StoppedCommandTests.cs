@@ -31,7 +31,7 @@ public sealed class StoppedCommandTests : IAsyncLifetime
     public async Task A_prewarm_stopped_while_it_waits_says_so_in_one_line_and_exits_130(string signal)
     {
         using var output = new CapturedOutput(null);
-        await using var cli = NodeCacheCli.Start(_agent, output, "prewarm", $"{Harbor}/team/waiting:1");
+        await using var cli = NodeCacheCli.StartInForeground(_agent, output, "prewarm", $"{Harbor}/team/waiting:1");
         await _connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         if (signal == "SIGINT")
