@@ -11,7 +11,7 @@ public static class NodeCacheCli
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(2);
 
     /// <summary><c>src/NodeCache.Cli/bin/&lt;configuration&gt;/&lt;framework&gt;/nodecache.dll</c>, in the configuration the tests were built in.</summary>
-    public static string AssemblyPath { get; } = Locate();
+    public static string AssemblyPath { get; } = BuildOutput.AssemblyPath("src/NodeCache.Cli", AssemblyName);
 
     /// <summary>One run to completion; its exit code and output are the caller's to judge.</summary>
     public static Task<ToolRun> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
@@ -53,14 +53,6 @@ public static class NodeCacheCli
     /// <summary>Starts a long-running command that needs no agent (<c>containerd hosts --until-stopped</c>).</summary>
     public static ChildProcess Start(CapturedOutput output, params string[] arguments) =>
         ChildProcess.Start(AgentProcess.DotnetHost(), ["exec", AssemblyPath, .. arguments], output);
-
-    private static string Locate()
-    {
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var framework = output.Name;
-        var configuration = output.Parent!.Name;
-        return Path.Combine(Helm.RepositoryRoot, "src", "NodeCache.Cli", "bin", configuration, framework, AssemblyName + ".dll");
-    }
 
     /// <summary>A run against <paramref name="agent"/>'s control socket.</summary>
     public static Task<ToolRun> RunAsync(AgentProcess agent, params string[] arguments) =>
