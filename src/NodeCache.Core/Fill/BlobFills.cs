@@ -163,8 +163,8 @@ public sealed class BlobFills
                 // flight, and a request for the blob joins it.
                 fill.Finish(() =>
                 {
-                    placed = _store.MoveIntoPlace(tempPath, fill.Digest, fill.MediaType);
-                    return _layout.BlobPath(fill.Digest);
+                    placed = _store.MoveIntoPlace(tempPath, fill.Digest, fill.MediaType, out var path);
+                    return path;
                 });
                 await Task.Run(() => RandomAccess.FlushToDisk(file!)).ConfigureAwait(false);
                 _store.Index(fill.Digest, fill.Written, fill.MediaType);

@@ -101,11 +101,11 @@ public sealed class BlobStore
     /// <exception cref="ArgumentException">The media type is longer than 255 UTF-8 bytes; the temp file is left for the caller to discard.</exception>
     public CachedBlob Commit(string tempPath, Digest digest, long size, string mediaType)
     {
-        using (MoveIntoPlace(tempPath, digest, mediaType))
+        using (MoveIntoPlace(tempPath, digest, mediaType, out var path))
         {
             Index(digest, size, mediaType);
+            return new CachedBlob(digest, path, size, mediaType);
         }
-        return new CachedBlob(digest, _layout.BlobPath(digest), size, mediaType);
     }
 
     /// <summary>
@@ -118,8 +118,9 @@ public sealed class BlobStore
     /// record: a removal that found an older copy's record would otherwise delete the new file, and leave the new record
     /// naming no file. The move first waits out a removal already under way.
     /// </returns>
+    /// <param name="path">The blob's path in the cache, where the file is now.</param>
     /// <exception cref="ArgumentException">The media type is longer than 255 UTF-8 bytes; the temp file is left for the caller to discard.</exception>
-    public BlobLease MoveIntoPlace(string tempPath, Digest digest, string mediaType)
+    public BlobLease MoveIntoPlace(string tempPath, Digest digest, string mediaType, out string path)
     {
         ArgumentNullException.ThrowIfNull(tempPath);
         ArgumentNullException.ThrowIfNull(mediaType);
@@ -128,10 +129,11 @@ public sealed class BlobStore
         {
             throw new ArgumentException($"media types are stored up to {StoredMediaType.MaxLength} UTF-8 bytes", nameof(mediaType));
         }
+        path = _layout.BlobPath(digest);
         var lease = Leases.AcquireAfterRemoval(digest);
         try
         {
-            File.Move(tempPath, _layout.BlobPath(digest), overwrite: true);
+            File.Move(tempPath, path, overwrite: true);
             return lease;
         }
         catch

@@ -49,9 +49,10 @@ public sealed class BlobStoreTests : IDisposable
         var (digest, content) = Content("layer bytes written by a fill");
         var temp = WriteTemp(digest, content);
 
-        using (_store.MoveIntoPlace(temp, digest, LayerType))
+        using (_store.MoveIntoPlace(temp, digest, LayerType, out var path))
         {
-            Assert.Equal(content, File.ReadAllBytes(_layout.BlobPath(digest)));
+            Assert.Equal(_layout.BlobPath(digest), path);
+            Assert.Equal(content, File.ReadAllBytes(path));
             Assert.False(File.Exists(temp));
             Assert.False(_store.Contains(digest));
             Assert.False(_store.TryGet(digest, out _));
@@ -84,7 +85,7 @@ public sealed class BlobStoreTests : IDisposable
         var (digest, content) = Content("layer bytes cached before");
         _store.Commit(WriteTemp(digest, content), digest, content.Length, LayerType);
 
-        using (_store.MoveIntoPlace(WriteTemp(digest, content), digest, LayerType))
+        using (_store.MoveIntoPlace(WriteTemp(digest, content), digest, LayerType, out _))
         {
             Assert.Equal(BlobRemoval.InUse, _store.TryRemove(digest));
             _store.Index(digest, content.Length, LayerType);
