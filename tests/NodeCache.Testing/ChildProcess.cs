@@ -105,22 +105,10 @@ public sealed partial class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Sends SIGINT, as Ctrl+C at a terminal does, and returns at once.</summary>
-    public void Interrupt()
-    {
-        if (!HasExited)
-        {
-            _ = SendSignal(Pid, SigInt);
-        }
-    }
+    public void Interrupt() => Send(SigInt);
 
     /// <summary>Sends SIGTERM, as the kubelet or an operator does, and returns at once.</summary>
-    public void Terminate()
-    {
-        if (!HasExited)
-        {
-            _ = SendSignal(Pid, SigTerm);
-        }
-    }
+    public void Terminate() => Send(SigTerm);
 
     /// <summary>Sends SIGTERM, waits up to <paramref name="grace"/>, then SIGKILLs the process and its descendants.</summary>
     public async Task<int> StopAsync(TimeSpan grace)
@@ -145,10 +133,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
     /// <summary>SIGKILL to the process and everything it started, as a crash or the OOM killer would.</summary>
     public void Kill()
     {
-        if (!HasExited)
-        {
-            _ = SendSignal(Pid, SigKill);
-        }
+        Send(SigKill);
         KillTree();
     }
 
@@ -182,23 +167,34 @@ public sealed partial class ChildProcess : IAsyncDisposable
         }
     }
 
-    // A .NET child (the agent, the CLI) that is killed leaves its runtime's debugger pipes and diagnostics socket in the
-    // temp folder, named by its PID; one that exits removes them itself. Removed here either way; for any other child
-    // the names match nothing.
+    /// <summary>
+    /// The .NET runtime's debugger pipes and diagnostics socket of the process <paramref name="pid"/>, in the temp folder.
+    /// A .NET child (the agent, the CLI) that exits removes them itself; one that is killed cannot.
+    /// </summary>
+    public static IEnumerable<string> RuntimeIpcFiles(int pid) =>
+        Directory.EnumerateFiles(Path.GetTempPath(), $"clr-debug-pipe-{pid}-*")
+            .Concat(Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{pid}-*"));
+
+    private void Send(int signal)
+    {
+        if (!HasExited)
+        {
+            _ = SendSignal(Pid, signal);
+        }
+    }
+
+    // Removed whether the child exited or was killed; for a child that is not .NET the names match nothing.
     private static void RemoveRuntimeIpcFiles(int pid)
     {
-        foreach (var pattern in (ReadOnlySpan<string>)[$"clr-debug-pipe-{pid}-*", $"dotnet-diagnostic-{pid}-*"])
+        foreach (var path in RuntimeIpcFiles(pid).ToList())
         {
-            foreach (var path in Directory.EnumerateFiles(Path.GetTempPath(), pattern))
+            try
             {
-                try
-                {
-                    File.Delete(path);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // Gone already, or not ours to delete: nothing to clean.
-                }
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone already, or not ours to delete: nothing to clean.
             }
         }
     }

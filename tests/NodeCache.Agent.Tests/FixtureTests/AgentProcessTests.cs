@@ -37,16 +37,12 @@ public sealed class AgentProcessTests
         await using var agent = AgentProcess.Launch([]);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await agent.Output.WaitForLineAsync(_ => true, timeout.Token);
-        Assert.NotEmpty(RuntimeIpcFiles(agent.Pid));
+        Assert.NotEmpty(ChildProcess.RuntimeIpcFiles(agent.Pid));
 
         agent.Kill();
 
         var exitCode = await agent.Exited.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.NotEqual(0, exitCode);
-        Assert.Empty(RuntimeIpcFiles(agent.Pid));
+        Assert.Empty(ChildProcess.RuntimeIpcFiles(agent.Pid));
     }
-
-    // The .NET runtime's debugger pipes and diagnostics socket, which a killed process cannot remove itself.
-    private static string[] RuntimeIpcFiles(int pid) =>
-        [.. Directory.EnumerateFiles(Path.GetTempPath(), $"clr-debug-pipe-{pid}-*"), .. Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{pid}-*")];
 }
