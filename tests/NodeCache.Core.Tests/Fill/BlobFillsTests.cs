@@ -52,13 +52,11 @@ public sealed class BlobFillsTests : IAsyncLifetime
     public async Task A_blob_an_eviction_is_removing_is_fetched_again_rather_than_handed_out_from_the_copy_that_is_going()
     {
         _cache.Store.Put(BlobDigest, Content, MediaTypes.OctetStream);
-        Assert.True(_cache.Store.Leases.TryBeginRemoval(BlobDigest));
+        var removal = RemovalUnderWay.Begin(_cache.Store, _cache.Layout, BlobDigest, Content.Length);
 
         var source = await StartAsync();
         // The removal goes on while the fill runs: the old record and file go, and only then does the fill move its file in.
-        _cache.Store.Forget(BlobDigest, Content.Length);
-        File.Delete(_cache.Layout.BlobPath(BlobDigest));
-        _cache.Store.Leases.EndRemoval(BlobDigest);
+        removal.Finish();
 
         Assert.Null(source.Cached);
         Assert.NotNull(source.Fill);

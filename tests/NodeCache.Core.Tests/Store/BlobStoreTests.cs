@@ -101,15 +101,13 @@ public sealed class BlobStoreTests : IDisposable
     {
         var (digest, content) = Content("layer bytes evicted and fetched again");
         _store.Commit(WriteTemp(digest, content), digest, content.Length, LayerType);
-        Assert.True(_store.Leases.TryBeginRemoval(digest));
+        var removal = RemovalUnderWay.Begin(_store, _layout, digest, content.Length);
 
         var commit = Task.Run(() => _store.Commit(WriteTemp(digest, content), digest, content.Length, LayerType));
         // The removal is under way: it has found the old record, and goes on to drop it and delete the file.
         await Task.Delay(TimeSpan.FromMilliseconds(200));
         Assert.False(commit.IsCompleted);
-        _store.Forget(digest, content.Length);
-        File.Delete(_layout.BlobPath(digest));
-        _store.Leases.EndRemoval(digest);
+        removal.Finish();
         var blob = await commit.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.True(_store.TryGet(digest, out var cached));
