@@ -180,7 +180,7 @@ public sealed class AgentProcess : IAsyncDisposable
     }
 
     /// <summary>The dotnet host running these tests, so the agent runs on the same runtime; PATH's otherwise.</summary>
-    public static string DotnetHost()
+    internal static string DotnetHost()
     {
         if (Environment.ProcessPath is { } current && Path.GetFileNameWithoutExtension(current) == "dotnet")
         {

@@ -11,4 +11,14 @@ public static class BuildOutput
         var configuration = output.Parent!.Name;
         return Path.Combine(Helm.RepositoryRoot, project, "bin", configuration, framework, assemblyName + ".dll");
     }
+
+    /// <summary>Runs a built program of the solution to completion on the dotnet host running the tests.</summary>
+    public static Task<ToolRun> RunAsync(string assemblyPath, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(assemblyPath))
+        {
+            throw new InvalidOperationException($"{assemblyPath} not found: build the solution (tests/run does)");
+        }
+        return ToolRun.RunAsync(AgentProcess.DotnetHost(), ["exec", assemblyPath, .. arguments], timeout, cancellationToken);
+    }
 }

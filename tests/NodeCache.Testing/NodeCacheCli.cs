@@ -14,14 +14,8 @@ public static class NodeCacheCli
     public static string AssemblyPath { get; } = BuildOutput.AssemblyPath("src/NodeCache.Cli", AssemblyName);
 
     /// <summary>One run to completion; its exit code and output are the caller's to judge.</summary>
-    public static Task<ToolRun> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        if (!File.Exists(AssemblyPath))
-        {
-            throw new InvalidOperationException($"{AssemblyPath} not found: build the solution so the CLI lands beside the tests");
-        }
-        return ToolRun.RunAsync(AgentProcess.DotnetHost(), ["exec", AssemblyPath, .. arguments], timeout ?? DefaultTimeout, cancellationToken);
-    }
+    public static Task<ToolRun> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        BuildOutput.RunAsync(AssemblyPath, arguments, timeout ?? DefaultTimeout, cancellationToken);
 
     /// <summary>
     /// A run in a pseudo-terminal (util-linux <c>script</c>), as an operator at a shell sees it: live progress bars and
