@@ -63,6 +63,13 @@ internal sealed class SendfileConnection(
                 }
             }
             var buffer = result.Buffer;
+            // Only a GET is answered here: anything else (another method, a TLS ClientHello from a client probing for
+            // HTTPS, garbage) goes to Kestrel at its first bytes, which answers it at once instead of after a head timeout.
+            if (!StartsLikeGet(buffer))
+            {
+                await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
+                return;
+            }
             if (!TryTakeHead(buffer, out var head, out var afterHead))
             {
                 if (buffer.IsEmpty && result.IsCompleted)
@@ -119,6 +126,16 @@ internal sealed class SendfileConnection(
     {
         input.AdvanceTo(buffer.Start);
         return next(connection);
+    }
+
+    // True while the bytes so far could still be the start of "GET ": an empty buffer, "G", "GE", "GET", or "GET ...".
+    private static bool StartsLikeGet(ReadOnlySequence<byte> buffer)
+    {
+        var method = "GET "u8;
+        Span<byte> start = stackalloc byte[4];
+        var length = (int)Math.Min(buffer.Length, method.Length);
+        buffer.Slice(0, length).CopyTo(start);
+        return start[..length].SequenceEqual(method[..length]);
     }
 
     private static bool TryTakeHead(ReadOnlySequence<byte> buffer, out string head, out SequencePosition afterHead)

@@ -106,6 +106,23 @@ public sealed class SendfileConnectionTests : IAsyncLifetime
         Assert.Equal(1, await _registry.CountBlobGetsAsync(cold.Layers[0].Digest));
     }
 
+    [Fact]
+    public async Task A_client_probing_for_TLS_is_refused_at_once_instead_of_after_the_head_timeout()
+    {
+        // skopeo, crane, docker and podman try HTTPS first on an insecure registry and fall back to HTTP when it fails.
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync("127.0.0.1", _agent.BaseUri.Port);
+        await using var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var failure = await Record.ExceptionAsync(() => tls.AuthenticateAsClientAsync("127.0.0.1").WaitAsync(TimeSpan.FromSeconds(20)));
+
+        Assert.NotNull(failure);
+        Assert.IsNotType<TimeoutException>(failure);
+        // The head timeout (10 s) is what a probe waited before; a refusal takes a round trip.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the TLS probe took {clock.Elapsed.TotalSeconds:F1} s to fail");
+    }
+
     /// <summary>HTTP/1.1 spoken by hand, so the test controls keep-alive and pipelining exactly.</summary>
     private sealed class RawHttpConnection : IDisposable
     {
