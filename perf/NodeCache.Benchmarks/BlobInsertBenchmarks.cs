@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Index;
 
 namespace NodeCache.Benchmarks;
 

@@ -1,7 +1,10 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Eviction;
+using NodeCache.Store.Images;
+using NodeCache.Store.Index;
 
 namespace NodeCache.Benchmarks;
 

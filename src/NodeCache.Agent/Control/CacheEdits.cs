@@ -1,8 +1,10 @@
 using Grpc.Core;
 using NodeCache.Control.V1;
 using NodeCache.Oci;
-using NodeCache.Store;
-using BlobState = NodeCache.Store.BlobState;
+using NodeCache.Store.Eviction;
+using NodeCache.Store.Images;
+using NodeCache.Store.Index;
+using BlobState = NodeCache.Store.Index.BlobState;
 
 namespace NodeCache.Agent.Control;
 

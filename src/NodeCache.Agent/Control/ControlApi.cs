@@ -6,7 +6,9 @@ using NodeCache.Mirror;
 using NodeCache.Prefetch;
 using NodeCache.Prewarm;
 using NodeCache.Pulls;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Images;
+using NodeCache.Store.Index;
 using NodeCache.Telemetry;
 using NodeCache.Upstream;
 

@@ -64,7 +64,7 @@ internal static class ControlMessages
         _ => throw new ArgumentOutOfRangeException(nameof(step), step.GetType().Name, "unknown prewarm step"),
     };
 
-    public static CachedImage From(NodeCache.Store.CachedImage image, bool pinned) => new()
+    public static CachedImage From(NodeCache.Store.Images.CachedImage image, bool pinned) => new()
     {
         Image = $"{image.Registry}/{image.Repository}:{image.Tag}",
         Digest = image.Digest.ToString(),

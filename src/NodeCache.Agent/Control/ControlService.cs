@@ -5,8 +5,9 @@ using NodeCache.Fill;
 using NodeCache.Oci;
 using NodeCache.Prewarm;
 using NodeCache.Pulls;
-using NodeCache.Store;
-using CachedImages = NodeCache.Store.CachedImages;
+using NodeCache.Store.Eviction;
+using NodeCache.Store.Images;
+using CachedImages = NodeCache.Store.Images.CachedImages;
 
 namespace NodeCache.Agent.Control;
 

@@ -1,5 +1,6 @@
 using NodeCache.Archive;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Index;
 using NodeCache.Telemetry;
 
 namespace NodeCache.Agent.Control;

@@ -3,7 +3,7 @@ using Grpc.Core;
 using NodeCache.Archive;
 using NodeCache.Control.V1;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Eviction;
 using ImportResult = NodeCache.Archive.ImportResult;
 
 namespace NodeCache.Agent.Control;

@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using NodeCache.Agent.Configuration;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Eviction;
+using NodeCache.Store.Images;
+using NodeCache.Store.Index;
 using NodeCache.Telemetry;
 
 namespace NodeCache.Agent.Hosting;

@@ -1,5 +1,6 @@
 using NodeCache.Agent.Configuration;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Eviction;
 using NodeCache.Telemetry;
 
 namespace NodeCache.Agent.Hosting;

@@ -1,5 +1,5 @@
 using NodeCache.Agent.Configuration;
-using NodeCache.Store;
+using NodeCache.Store.Index;
 
 namespace NodeCache.Agent.Hosting;
 

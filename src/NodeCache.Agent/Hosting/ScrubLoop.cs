@@ -1,5 +1,5 @@
 using NodeCache.Agent.Configuration;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
 
 namespace NodeCache.Agent.Hosting;
 

@@ -1,7 +1,7 @@
+using NodeCache.Store.Eviction;
 using k8s;
 using NodeCache.Agent.Configuration;
 using NodeCache.Prewarm;
-using NodeCache.Store;
 
 namespace NodeCache.Agent.Kubernetes;
 

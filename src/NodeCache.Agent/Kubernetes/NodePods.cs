@@ -1,7 +1,7 @@
+using NodeCache.Store.Eviction;
 using k8s.Models;
 using NodeCache.Oci;
 using NodeCache.Prefetch;
-using NodeCache.Store;
 using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Kubernetes;

@@ -1,9 +1,11 @@
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Eviction;
+using NodeCache.Store.Images;
 using k8s;
 using NodeCache.Agent.Configuration;
 using NodeCache.Fill;
 using NodeCache.Mirror;
 using NodeCache.Prefetch;
-using NodeCache.Store;
 using NodeCache.Telemetry;
 using NodeCache.Upstream;
 

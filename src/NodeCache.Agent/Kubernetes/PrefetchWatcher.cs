@@ -1,9 +1,9 @@
+using NodeCache.Store.Eviction;
 using k8s;
 using k8s.Models;
 using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
 using NodeCache.Prefetch;
-using NodeCache.Store;
 
 namespace NodeCache.Agent.Kubernetes;
 

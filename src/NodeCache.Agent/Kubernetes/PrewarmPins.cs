@@ -1,5 +1,5 @@
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Eviction;
 
 namespace NodeCache.Agent.Kubernetes;
 

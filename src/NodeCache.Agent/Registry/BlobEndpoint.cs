@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using NodeCache.Fill;
 using NodeCache.Mirror;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
 using NodeCache.Telemetry;
 using NodeCache.Upstream;
 

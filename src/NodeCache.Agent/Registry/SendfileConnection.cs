@@ -9,7 +9,7 @@ using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
 using NodeCache.Prefetch;
 using NodeCache.Pulls;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
 using NodeCache.Telemetry;
 using NodeCache.Upstream;
 

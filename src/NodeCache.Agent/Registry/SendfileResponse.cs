@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using NodeCache.Fill;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
 using NodeCache.Telemetry;
 
 namespace NodeCache.Agent.Registry;

@@ -1,7 +1,8 @@
 using System.Formats.Tar;
 using System.Text.Json;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Index;
 
 namespace NodeCache.Archive;
 

@@ -1,7 +1,8 @@
 using System.Formats.Tar;
 using Microsoft.Extensions.Logging;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Index;
 using NodeCache.Telemetry;
 
 namespace NodeCache.Archive;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Index;
 
 namespace NodeCache.Archive;
 

@@ -4,7 +4,7 @@ using System.IO.Compression;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
 
 namespace NodeCache.Archive;
 

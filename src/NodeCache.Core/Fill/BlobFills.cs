@@ -3,7 +3,8 @@ using Microsoft.Extensions.Logging;
 using NodeCache.Concurrency;
 using NodeCache.Mirror;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Index;
 using NodeCache.Telemetry;
 using NodeCache.Upstream;
 

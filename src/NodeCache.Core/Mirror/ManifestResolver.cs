@@ -1,7 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Index;
 using NodeCache.Telemetry;
 using NodeCache.Upstream;
 

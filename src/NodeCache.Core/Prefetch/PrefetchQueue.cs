@@ -2,7 +2,8 @@ using Microsoft.Extensions.Logging;
 using NodeCache.Concurrency;
 using NodeCache.Fill;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Eviction;
 using NodeCache.Telemetry;
 using NodeCache.Upstream;
 

@@ -6,7 +6,7 @@ using NodeCache.Fill;
 using NodeCache.Mirror;
 using NodeCache.Prefetch;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
 using NodeCache.Upstream;
 
 namespace NodeCache.Prewarm;

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Eviction;
 
 namespace NodeCache.Telemetry;
 

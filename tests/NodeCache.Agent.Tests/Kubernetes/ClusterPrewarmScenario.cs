@@ -76,7 +76,7 @@ internal sealed class ClusterPrewarmScenario : IAsyncDisposable
     /// <summary>Whether <paramref name="node"/>'s agent keeps <paramref name="digest"/> pinned, as its pin file on disk says.</summary>
     public bool IsPinned(string node, Digest digest)
     {
-        var file = Path.Combine(_agents[node].CacheDir, Store.Pins.FileName);
+        var file = Path.Combine(_agents[node].CacheDir, Store.Eviction.Pins.FileName);
         return File.Exists(file) && File.ReadAllText(file).Contains(digest.ToString(), StringComparison.Ordinal);
     }
 

@@ -2,7 +2,8 @@ using System.Text;
 using NodeCache.Agent.Configuration;
 using NodeCache.Agent.Registry;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Eviction;
 using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Tests.Registry;

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Archive;
 using NodeCache.Oci;
-using NodeCache.Store;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Index;
 using NodeCache.Store.Tests;
 using NodeCache.Telemetry;
 

@@ -1,4 +1,7 @@
 using NodeCache.Oci;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Eviction;
+using NodeCache.Store.Index;
 
 namespace NodeCache.Store.Tests;
 

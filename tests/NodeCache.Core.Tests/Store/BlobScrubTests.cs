@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using NodeCache.Store.Blobs;
 
 namespace NodeCache.Store.Tests;
 

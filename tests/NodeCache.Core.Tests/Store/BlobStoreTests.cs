@@ -1,6 +1,8 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Index;
 
 namespace NodeCache.Store.Tests;
 

@@ -1,6 +1,10 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
+using NodeCache.Store.Blobs;
+using NodeCache.Store.Eviction;
+using NodeCache.Store.Images;
+using NodeCache.Store.Index;
 
 namespace NodeCache.Store.Tests;
 

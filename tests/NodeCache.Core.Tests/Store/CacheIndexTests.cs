@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
+using NodeCache.Store.Index;
 
 namespace NodeCache.Store.Tests;
 

@@ -1,4 +1,5 @@
 using NodeCache.Oci;
+using NodeCache.Store.Blobs;
 
 namespace NodeCache.Store.Tests;
 

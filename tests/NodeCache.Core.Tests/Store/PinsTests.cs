@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
+using NodeCache.Store.Eviction;
 
 namespace NodeCache.Store.Tests;
 

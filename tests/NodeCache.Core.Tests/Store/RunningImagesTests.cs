@@ -1,4 +1,5 @@
 using NodeCache.Oci;
+using NodeCache.Store.Eviction;
 
 namespace NodeCache.Store.Tests;
 

@@ -1,3 +1,5 @@
+using NodeCache.Store.Index;
+
 namespace NodeCache.Store.Tests;
 
 internal static class Sizes

@@ -1,6 +1,0 @@
-using NodeCache.Oci;
-
-namespace NodeCache.Store;
-
-/// <summary>A cached blob ready to serve.</summary>
-public readonly record struct CachedBlob(Digest Digest, string Path, long Size, string MediaType);
