@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace NodeCache;
+namespace NodeCache.Concurrency;
 
 /// <summary>Runs one operation per key at a time; callers that arrive while it runs share its result.</summary>
 internal sealed class SingleFlight<TKey, TResult>

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using NodeCache.Concurrency;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 using NodeCache.Store.Index;
