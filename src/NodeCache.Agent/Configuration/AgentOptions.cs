@@ -1,4 +1,4 @@
-using NodeCache.Prefetch;
+using NodeCache.Access;
 
 namespace NodeCache.Agent.Configuration;
 

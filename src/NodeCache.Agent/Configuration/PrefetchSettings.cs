@@ -1,5 +1,5 @@
 using System.Globalization;
-using NodeCache.Prefetch;
+using NodeCache.Access;
 
 namespace NodeCache.Agent.Configuration;
 

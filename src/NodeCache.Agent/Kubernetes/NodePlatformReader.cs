@@ -1,7 +1,6 @@
 using k8s;
 using k8s.Models;
 using NodeCache.Oci;
-using NodeCache.Prefetch;
 
 namespace NodeCache.Agent.Kubernetes;
 

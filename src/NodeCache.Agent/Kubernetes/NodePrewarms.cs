@@ -1,5 +1,4 @@
 using NodeCache.Oci;
-using NodeCache.Prefetch;
 using NodeCache.Prewarm;
 
 namespace NodeCache.Agent.Kubernetes;

@@ -1,3 +1,4 @@
+using NodeCache.Access;
 using NodeCache.Store.Blobs;
 using NodeCache.Store.Eviction;
 using NodeCache.Store.Images;

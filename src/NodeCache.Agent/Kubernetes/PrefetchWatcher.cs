@@ -1,3 +1,4 @@
+using NodeCache.Access;
 using NodeCache.Store.Eviction;
 using k8s;
 using k8s.Models;

@@ -1,4 +1,5 @@
 using System.Net;
+using NodeCache.Access;
 using NodeCache.Agent.Configuration;
 using NodeCache.Oci;
 using NodeCache.Prefetch;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using NodeCache.Access;
 using NodeCache.Concurrency;
 using NodeCache.Fill;
 using NodeCache.Oci;

@@ -136,7 +136,7 @@ public sealed class AgentSettingsTests : IDisposable
         Assert.Equal(2, options.PrefetchConcurrency);
         Assert.Null(options.PrefetchBandwidth);
         Assert.False(options.PullSecrets);
-        Assert.Equal(NodeCache.Prefetch.PrivateImageMode.Verify, options.PrivateImages);
+        Assert.Equal(NodeCache.Access.PrivateImageMode.Verify, options.PrivateImages);
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public sealed class AgentSettingsTests : IDisposable
         Assert.Equal(4, options.PrefetchConcurrency);
         Assert.Equal(50L * 1024 * 1024, options.PrefetchBandwidth);
         Assert.True(options.PullSecrets);
-        Assert.Equal(NodeCache.Prefetch.PrivateImageMode.Passthrough, options.PrivateImages);
+        Assert.Equal(NodeCache.Access.PrivateImageMode.Passthrough, options.PrivateImages);
     }
 
     [Theory]
