@@ -73,7 +73,7 @@ public class CacheHealthBenchmarks
         // Over the high mark, and the low mark exactly 1,000 blobs below what is used.
         _eviction = new BlobEviction(
             _store, _index.Blobs, new CacheQuota(() => used, 0.99, (double)(used - Evicted * FileSize) / used),
-            Pins.Load(_folder.Path, NullLogger.Instance), new ImageBlobs(_store, _index.Tags), new RetainedBlobs(), NullLogger.Instance);
+            Pins.Load(_folder.Path, NullLogger.Instance), new ImageBlobs(_store, _index.Tags), new PodPins(), NullLogger.Instance);
     }
 
     [IterationCleanup(Target = nameof(EvictionPass))]

@@ -57,7 +57,7 @@ internal sealed class CacheEdits(Pins pins, BlobEviction eviction, ImageBlobs im
                 case EvictionResult.Pinned:
                     response.Pinned++;
                     break;
-                case EvictionResult.Retained:
+                case EvictionResult.PinnedForPod:
                     response.Retained++;
                     break;
                 case EvictionResult.InUse:
@@ -66,7 +66,7 @@ internal sealed class CacheEdits(Pins pins, BlobEviction eviction, ImageBlobs im
             }
         }
         logger.LogInformation(
-            "Evicted {Target}: {Blobs} blobs ({Bytes} bytes); kept {Pinned} pinned, {Retained} retained, {InUse} in use",
+            "Evicted {Target}: {Blobs} blobs ({Bytes} bytes); kept {Pinned} pinned, {PinnedForPods} pinned for pods, {InUse} in use",
             target, response.Blobs, response.Bytes, response.Pinned, response.Retained, response.InUse);
         if (response.Blobs > 0)
         {

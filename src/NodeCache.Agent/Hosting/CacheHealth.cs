@@ -8,14 +8,14 @@ using NodeCache.Telemetry;
 
 namespace NodeCache.Agent.Hosting;
 
-/// <summary>Wires what keeps a node's cache healthy: quota and eviction, pins, retained blobs, scrub, disk space, their metrics, and shutdown and request limits.</summary>
+/// <summary>Wires what keeps a node's cache healthy: quota and eviction, pins (an operator's and the pods'), scrub, disk space, their metrics, and shutdown and request limits.</summary>
 internal static class CacheHealth
 {
     public static IServiceCollection AddCacheHealth(this IServiceCollection services, AgentOptions options)
     {
         services.AddSingleton(sp => new DiskSpace(sp.GetRequiredService<CacheLayout>().Root, options.DiskReserve, sp.GetRequiredService<ILogger<DiskSpace>>()));
         services.AddSingleton(sp => Pins.Load(sp.GetRequiredService<CacheLayout>().Root, sp.GetRequiredService<ILogger<Pins>>()));
-        services.AddSingleton<RetainedBlobs>();
+        services.AddSingleton<PodPins>();
         services.AddSingleton(sp => new ImageBlobs(sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<TagIndex>()));
         services.AddSingleton(sp =>
         {
@@ -24,7 +24,7 @@ internal static class CacheHealth
         });
         services.AddSingleton(sp => new BlobEviction(
             sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<BlobIndex>(), sp.GetRequiredService<CacheQuota>(), sp.GetRequiredService<Pins>(),
-            sp.GetRequiredService<ImageBlobs>(), sp.GetRequiredService<RetainedBlobs>(), sp.GetRequiredService<ILogger<BlobEviction>>()));
+            sp.GetRequiredService<ImageBlobs>(), sp.GetRequiredService<PodPins>(), sp.GetRequiredService<ILogger<BlobEviction>>()));
         services.AddSingleton(sp => new BlobScrub(sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<BlobIndex>(), sp.GetRequiredService<ILogger<BlobScrub>>()));
         services.AddSingleton<CacheMetrics>();
         services.AddSingleton<ShutdownDrain>();

@@ -13,7 +13,7 @@ namespace NodeCache.Agent.Kubernetes;
 /// checks (the images every pod names). A pod that is deleted or ends releases its images.
 /// </summary>
 internal sealed class NodePods(
-    PrefetchQueue queue, PrivateImagePolicy privateImages, NodeWorkloads workloads, PodPullSecrets? pullSecrets, RunningImages running, Platform platform,
+    PrefetchQueue queue, PrivateImagePolicy privateImages, NodeWorkloads workloads, PodPullSecrets? pullSecrets, RunningPodPins running, Platform platform,
     ILogger logger, CancellationToken stopping)
     : IWatchTarget<V1Pod>
 {

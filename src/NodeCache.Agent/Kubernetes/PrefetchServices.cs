@@ -32,8 +32,8 @@ internal static class PrefetchServices
             sp.GetRequiredService<PrefetchPlanner>(), sp.GetRequiredService<BlobFills>(), sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<UpstreamRules>(),
             sp.GetRequiredService<PrefetchMetrics>(), sp.GetRequiredService<PrefetchLeadTimes>(),
             new PrefetchOptions { Concurrency = options.PrefetchConcurrency, BytesPerSecond = options.PrefetchBandwidth },
-            sp.GetRequiredService<ILogger<PrefetchQueue>>(), sp.GetRequiredService<PrivateImagePolicy>(), sp.GetRequiredService<RetainedBlobs>()));
-        services.AddSingleton(sp => new RunningImages(sp.GetRequiredService<ImageBlobs>(), sp.GetRequiredService<RetainedBlobs>()));
+            sp.GetRequiredService<ILogger<PrefetchQueue>>(), sp.GetRequiredService<PrivateImagePolicy>(), sp.GetRequiredService<PodPins>()));
+        services.AddSingleton(sp => new RunningPodPins(sp.GetRequiredService<ImageBlobs>(), sp.GetRequiredService<PodPins>()));
         services.AddSingleton(client!);
         services.AddHostedService<PrefetchWatcher>();
         return services;

@@ -10,7 +10,7 @@ namespace NodeCache.Agent.Kubernetes;
 
 /// <summary>Reads the node's platform, then watches the pods bound to it and runs the prefetch queue for them.</summary>
 internal sealed class PrefetchWatcher(
-    IKubernetes client, AgentOptions options, PrefetchQueue queue, PrivateImagePolicy privateImages, RunningImages running, ILoggerFactory loggers)
+    IKubernetes client, AgentOptions options, PrefetchQueue queue, PrivateImagePolicy privateImages, RunningPodPins running, ILoggerFactory loggers)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

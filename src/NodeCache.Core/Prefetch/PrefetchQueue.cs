@@ -18,8 +18,8 @@ namespace NodeCache.Prefetch;
 /// </summary>
 public sealed class PrefetchQueue : IDisposable
 {
-    /// <summary>The name under which the queue keeps its wanted images' blobs in <see cref="RetainedBlobs"/>.</summary>
-    public const string RetainedBy = "prefetch";
+    /// <summary>The name under which the queue keeps its wanted images' blobs in <see cref="PodPins"/>.</summary>
+    public const string PinHolder = "prefetch";
 
     private readonly PrefetchPlanner _planner;
     private readonly BlobFills _fills;
@@ -30,7 +30,7 @@ public sealed class PrefetchQueue : IDisposable
     private readonly PrefetchOptions _options;
     private readonly BandwidthLimit? _bandwidth;
     private readonly PrivateImagePolicy? _policy;
-    private readonly RetainedBlobs? _retained;
+    private readonly PodPins? _podPins;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Job> _jobs = new(StringComparer.Ordinal);
@@ -39,10 +39,10 @@ public sealed class PrefetchQueue : IDisposable
 
     public PrefetchQueue(
         PrefetchPlanner planner, BlobFills fills, BlobStore store, UpstreamRules rules, PrefetchMetrics metrics, PrefetchLeadTimes leadTimes,
-        PrefetchOptions options, ILogger logger, PrivateImagePolicy? policy = null, RetainedBlobs? retained = null)
+        PrefetchOptions options, ILogger logger, PrivateImagePolicy? policy = null, PodPins? podPins = null)
     {
         _policy = policy;
-        _retained = retained;
+        _podPins = podPins;
         _planner = planner;
         _fills = fills;
         _store = store;
@@ -154,12 +154,12 @@ public sealed class PrefetchQueue : IDisposable
     // Under the gate: whenever the set changes, eviction is told before anything else can change it again.
     private void PublishInUse()
     {
-        if (_retained is null)
+        if (_podPins is null)
         {
             return;
         }
         var inUse = InUse();
-        _retained.Replace(RetainedBy, inUse);
+        _podPins.Replace(PinHolder, inUse);
         _logger.LogInformation("Keeping {Blobs} blobs of the images of pods on this node from eviction", inUse.Count);
     }
 

@@ -47,13 +47,13 @@ public sealed class BlobEvictionTests : IDisposable
     }
 
     [Fact]
-    public void Pinned_retained_and_served_blobs_are_never_evicted_however_old()
+    public void Pinned_and_served_blobs_are_never_evicted_however_old()
     {
         var oldest = Enumerable.Range(0, 3).Select(i => _cache.Put($"old {i}")).ToArray();
         _cache.Time.Now = CacheFolder.T0.AddHours(1);
         var newer = Enumerable.Range(0, 7).Select(i => _cache.Put($"new {i}")).ToArray();
         _cache.Pins.Pin(oldest[0]);
-        _cache.Retained.Replace("test-pods", [oldest[1]]);
+        _cache.PodPins.Replace("test-pods", [oldest[1]]);
         Assert.True(_cache.Store.Leases.TryAcquire(oldest[2], out var lease));
         using (lease)
         {
@@ -103,21 +103,21 @@ public sealed class BlobEvictionTests : IDisposable
     }
 
     [Fact]
-    public void Evicting_on_request_refuses_pinned_retained_and_served_blobs_and_removes_the_rest()
+    public void Evicting_on_request_refuses_pinned_and_served_blobs_and_removes_the_rest()
     {
         var pinned = _cache.Put("pinned");
-        var retained = _cache.Put("retained");
+        var pinnedForPod = _cache.Put("pinned-for-pod");
         var served = _cache.Put("served");
         var plain = _cache.Put("plain");
         _cache.Pins.Pin(pinned);
-        _cache.Retained.Replace("test-pods", [retained]);
+        _cache.PodPins.Replace("test-pods", [pinnedForPod]);
         var eviction = _cache.Eviction(capacity: 1L << 30);
         Assert.True(_cache.Store.Leases.TryAcquire(served, out var lease));
 
         using (lease)
         {
             Assert.Equal(EvictionResult.Pinned, eviction.Evict(pinned));
-            Assert.Equal(EvictionResult.Retained, eviction.Evict(retained));
+            Assert.Equal(EvictionResult.PinnedForPod, eviction.Evict(pinnedForPod));
             Assert.Equal(EvictionResult.InUse, eviction.Evict(served));
         }
         Assert.Equal(EvictionResult.Evicted, eviction.Evict(plain));

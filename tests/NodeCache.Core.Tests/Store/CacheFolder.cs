@@ -40,10 +40,10 @@ internal sealed class CacheFolder : IDisposable
 
     public ImageBlobs Images { get; }
 
-    public RetainedBlobs Retained { get; } = new();
+    public PodPins PodPins { get; } = new();
 
     public BlobEviction Eviction(long capacity, double high = 0.9, double low = 0.8) =>
-        new(Store, Index.Blobs, CacheQuota.Fixed(capacity, high, low), Pins, Images, Retained, NullLogger.Instance);
+        new(Store, Index.Blobs, CacheQuota.Fixed(capacity, high, low), Pins, Images, PodPins, NullLogger.Instance);
 
     /// <summary>Caches <paramref name="size"/> bytes derived from <paramref name="name"/> at the current time; returns their digest.</summary>
     public Digest Put(string name, int size = 1000, string mediaType = MediaTypes.OctetStream)

@@ -9,7 +9,7 @@ namespace NodeCache.Store.Eviction;
 
 /// <summary>
 /// Keeps the cache under its quota by removing the least recently accessed blobs, as the index records access, and
-/// removes blobs on request. Never removed: a pinned blob (directly or through an image), a retained one, a blob being
+/// removes blobs on request. Never removed: a pinned blob (directly, through an image, or for a pod), a blob being
 /// served. A blob being filled is not in the index until it is complete, so it is never a candidate. A pass reads the
 /// index and removes files; it takes no lock a request waits on.
 /// </summary>
@@ -20,16 +20,16 @@ public sealed class BlobEviction
     private readonly CacheQuota _quota;
     private readonly Pins _pins;
     private readonly ImageBlobs _images;
-    private readonly RetainedBlobs _retained;
+    private readonly PodPins _podPins;
     private readonly ILogger _logger;
     private readonly Lock _passTurn = new();
     private long _evictions;
     private long _evictedBytes;
     private int _pinnedBlobs;
 
-    public BlobEviction(BlobStore store, BlobIndex index, CacheQuota quota, Pins pins, ImageBlobs images, RetainedBlobs retained, ILogger logger)
+    public BlobEviction(BlobStore store, BlobIndex index, CacheQuota quota, Pins pins, ImageBlobs images, PodPins podPins, ILogger logger)
     {
-        (_store, _index, _quota, _pins, _images, _retained, _logger) = (store, index, quota, pins, images, retained, logger);
+        (_store, _index, _quota, _pins, _images, _podPins, _logger) = (store, index, quota, pins, images, podPins, logger);
     }
 
     public CacheQuota Quota => _quota;
@@ -65,7 +65,7 @@ public sealed class BlobEviction
         }
     }
 
-    /// <summary>Removes one blob now, unless it is pinned, retained or being served.</summary>
+    /// <summary>Removes one blob now, unless it is pinned (by an operator or for a pod) or being served.</summary>
     public EvictionResult Evict(Digest digest) => Evict(digest, _pins.Resolve(_images));
 
     /// <summary>Removes every cached blob of the image now (manifests, configs, layers), except those kept for another reason.</summary>
@@ -82,9 +82,9 @@ public sealed class BlobEviction
         {
             return EvictionResult.Pinned;
         }
-        if (_retained.Contains(digest))
+        if (_podPins.Contains(digest))
         {
-            return EvictionResult.Retained;
+            return EvictionResult.PinnedForPod;
         }
         var size = _store.TryPeek(digest, out var blob) ? blob.Size : 0;
         switch (_store.TryRemove(digest))
@@ -105,12 +105,12 @@ public sealed class BlobEviction
     {
         var pinned = _pins.Resolve(_images);
         Volatile.Write(ref _pinnedBlobs, pinned.Count);
-        var retained = _retained.Snapshot();
+        var pinnedForPods = _podPins.Snapshot();
         var kept = 0;
         var candidates = new List<(Digest Digest, long Size, long LastAccess)>();
         foreach (var (digest, record) in _index.Entries())
         {
-            if (pinned.Contains(digest) || retained.Contains(digest))
+            if (pinned.Contains(digest) || pinnedForPods.Contains(digest))
             {
                 kept++;
                 continue;
@@ -146,7 +146,7 @@ public sealed class BlobEviction
         Interlocked.Add(ref _evictedBytes, evictedBytes);
         var pass = new EvictionPass(evicted, evictedBytes, kept, _store.UsedBytes, clock.Elapsed);
         _logger.LogInformation(
-            "Eviction pass: {Evicted} blobs ({EvictedBytes} bytes) evicted, {Kept} kept (pinned, retained or in use); {Used} of {Capacity} bytes used, in {Elapsed} ms",
+            "Eviction pass: {Evicted} blobs ({EvictedBytes} bytes) evicted, {Kept} kept (pinned or in use); {Used} of {Capacity} bytes used, in {Elapsed} ms",
             pass.Evicted, pass.EvictedBytes, pass.Kept, pass.UsedBytesAfter, _quota.Capacity(), (long)pass.Elapsed.TotalMilliseconds);
         return pass;
     }

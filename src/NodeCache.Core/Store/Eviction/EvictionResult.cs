@@ -9,8 +9,8 @@ public enum EvictionResult
     /// <summary>Pinned directly or through an image: unpin it first.</summary>
     Pinned,
 
-    /// <summary>Retained by another component (a running pod's image).</summary>
-    Retained,
+    /// <summary>Pinned for a pod on this node (an image it runs or is about to pull).</summary>
+    PinnedForPod,
 
     /// <summary>Being served now.</summary>
     InUse,

@@ -4,7 +4,7 @@ using NodeCache.Testing.Kubernetes;
 namespace NodeCache.Agent.Tests.Prefetch;
 
 /// <summary>The images of the pods on this node stay cached through eviction passes that remove newer, unused images.</summary>
-public sealed class RetainedImageTests
+public sealed class PodPinTests
 {
     private const string Node = PrefetchScenario.NodeName;
 

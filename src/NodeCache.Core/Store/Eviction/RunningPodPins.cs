@@ -8,9 +8,9 @@ namespace NodeCache.Store.Eviction;
 /// that is recreated here, needs them again. Only what is cached is kept (read through cached manifests, never the
 /// upstream), so an agent that starts on a busy node fetches nothing for pods that have pulled already.
 /// </summary>
-public sealed class RunningImages(ImageBlobs images, RetainedBlobs retained)
+public sealed class RunningPodPins(ImageBlobs images, PodPins podPins)
 {
-    private const string Provider = "running-pods";
+    private const string Holder = "running-pods";
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, HashSet<Digest>> _byPod = new(StringComparer.Ordinal);
@@ -44,5 +44,5 @@ public sealed class RunningImages(ImageBlobs images, RetainedBlobs retained)
     }
 
     // Under the gate, so the last set published is the last one computed.
-    private void Publish() => retained.Replace(Provider, _byPod.Values.SelectMany(set => set));
+    private void Publish() => podPins.Replace(Holder, _byPod.Values.SelectMany(set => set));
 }

@@ -3,7 +3,7 @@ using NodeCache.Store.Eviction;
 
 namespace NodeCache.Store.Tests;
 
-public sealed class RunningImagesTests : IDisposable
+public sealed class RunningPodPinsTests : IDisposable
 {
     private readonly CacheFolder _cache = new();
 
@@ -16,7 +16,7 @@ public sealed class RunningImagesTests : IDisposable
         var (manifest, blobs) = _cache.PutImage("running", layers: 3);
         _cache.Time.Now = CacheFolder.T0.AddHours(1);
         var newer = Enumerable.Range(0, 6).Select(i => _cache.Put($"newer {i}")).ToArray();
-        var running = new RunningImages(_cache.Images, _cache.Retained);
+        var running = new RunningPodPins(_cache.Images, _cache.PodPins);
         Assert.True(ImageReference.TryParse($"harbor.test/team/app@{manifest}", out var image));
 
         running.Set("default/web-0", [image]);
@@ -37,15 +37,15 @@ public sealed class RunningImagesTests : IDisposable
     public void An_image_two_running_pods_name_is_kept_while_either_runs()
     {
         var (manifest, _) = _cache.PutImage("shared");
-        var running = new RunningImages(_cache.Images, _cache.Retained);
+        var running = new RunningPodPins(_cache.Images, _cache.PodPins);
         Assert.True(ImageReference.TryParse($"harbor.test/team/app@{manifest}", out var image));
 
         running.Set("default/a", [image]);
         running.Set("default/b", [image]);
         running.Remove("default/a");
 
-        Assert.True(_cache.Retained.Contains(manifest));
+        Assert.True(_cache.PodPins.Contains(manifest));
         running.Remove("default/b");
-        Assert.False(_cache.Retained.Contains(manifest));
+        Assert.False(_cache.PodPins.Contains(manifest));
     }
 }
