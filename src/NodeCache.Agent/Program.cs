@@ -86,7 +86,11 @@ services.AddSingleton(sp => new BlobFills(
 services.AddSingleton(sp => new ManifestResolver(
     sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<TagIndex>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
     sp.GetRequiredService<PolicyMetrics>(), sp.GetRequiredService<MirrorOptions>(), TimeProvider.System, sp.GetRequiredService<ILogger<ManifestResolver>>()));
+services.AddSingleton(sp => new ListingResolver(
+    sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(), sp.GetRequiredService<MirrorOptions>(), TimeProvider.System,
+    sp.GetRequiredService<ILogger<ListingResolver>>()));
 services.AddSingleton<ManifestEndpoint>();
+services.AddSingleton<ListingEndpoint>();
 services.AddSingleton<BlobEndpoint>();
 services.AddSingleton<RegistryEndpoint>();
 services.AddSingleton<SendfileConnection>();

@@ -30,8 +30,8 @@ public enum FaultMode
     ExtraBytes,
 }
 
-/// <summary>One request the proxy forwarded, with the registry's status (0 when the registry gave no answer).</summary>
-public sealed partial record ProxiedRequest(string Method, string PathAndQuery, int Status)
+/// <summary>One request the proxy forwarded, with the registry's status (0 when the registry gave no answer) and the client's Accept.</summary>
+public sealed partial record ProxiedRequest(string Method, string PathAndQuery, int Status, string? Accept = null)
 {
     /// <summary>The digest of a <c>/v2/&lt;name&gt;/blobs/&lt;digest&gt;</c> request, or null.</summary>
     public string? BlobDigest => DigestOf(PathAndQuery);
@@ -118,6 +118,9 @@ public sealed class FaultProxy : IAsyncDisposable
 
     /// <summary>Lifts <see cref="DenyManifest"/>.</summary>
     public void AllowManifest(Digest digest) => _deniedManifests.TryRemove(digest.ToString(), out _);
+
+    /// <summary>When set, referrers requests are answered by it, as by a registry with the referrers API (the registry behind has none).</summary>
+    public ReferrersApi? Referrers { get; set; }
 
     /// <summary>When false, the proxy drops the Range header of requests, as an upstream that does not serve ranges answers a whole 200.</summary>
     public bool RangeSupported { get; set; } = true;
@@ -235,6 +238,11 @@ public sealed class FaultProxy : IAsyncDisposable
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }
+        if (Referrers is { } referrers && await referrers.TryServeAsync(context))
+        {
+            Record(request.Method, pathAndQuery, context.Response.StatusCode, request.Headers.Accept.ToString());
+            return;
+        }
         if (HttpMethods.IsGet(request.Method) && ProxiedRequest.DigestOf(pathAndQuery) is not null && _statusFault?.TryTake() is { } fault)
         {
             Record(request.Method, pathAndQuery, fault.Status);
@@ -272,7 +280,7 @@ public sealed class FaultProxy : IAsyncDisposable
                 await WriteDenialAsync(context, denial);
                 return;
             }
-            Record(request.Method, pathAndQuery, (int)response.StatusCode);
+            Record(request.Method, pathAndQuery, (int)response.StatusCode, request.Headers.Accept.ToString());
             context.Response.StatusCode = (int)response.StatusCode;
             foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
             {
@@ -395,11 +403,11 @@ public sealed class FaultProxy : IAsyncDisposable
         }
     }
 
-    private void Record(string method, string pathAndQuery, int status)
+    private void Record(string method, string pathAndQuery, int status, string? accept = null)
     {
         lock (_requests)
         {
-            _requests.Add(new ProxiedRequest(method, pathAndQuery, status));
+            _requests.Add(new ProxiedRequest(method, pathAndQuery, status, accept));
         }
     }
 

@@ -8,7 +8,13 @@ internal enum RegistryResource
     Manifest,
     Blob,
 
-    /// <summary>Part of the API a pull-through mirror does not offer: uploads, tag lists, referrers.</summary>
+    /// <summary><c>/v2/&lt;name&gt;/tags/list</c>.</summary>
+    TagList,
+
+    /// <summary><c>/v2/&lt;name&gt;/referrers/&lt;digest&gt;</c>.</summary>
+    Referrers,
+
+    /// <summary>Part of the API a pull-through mirror does not offer: uploads.</summary>
     Unsupported,
     Unknown,
 }
@@ -41,8 +47,8 @@ internal readonly record struct RegistryPath(RegistryResource Resource, string N
             "manifests" => new RegistryPath(RegistryResource.Manifest, name, reference.ToString()),
             "blobs" => new RegistryPath(RegistryResource.Blob, name, reference.ToString()),
             "uploads" when name.EndsWith("/blobs", StringComparison.Ordinal) => new RegistryPath(RegistryResource.Unsupported, name[..^"/blobs".Length], ""),
-            "tags" when reference.SequenceEqual("list") => new RegistryPath(RegistryResource.Unsupported, name, ""),
-            "referrers" => new RegistryPath(RegistryResource.Unsupported, name, ""),
+            "tags" when reference.SequenceEqual("list") => new RegistryPath(RegistryResource.TagList, name, ""),
+            "referrers" => new RegistryPath(RegistryResource.Referrers, name, reference.ToString()),
             _ => new RegistryPath(RegistryResource.Unknown, "", ""),
         };
     }

@@ -6,7 +6,7 @@ using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Registry;
 
-/// <summary>A validated manifest or blob request: where it goes upstream, for which repository, and what it names.</summary>
+/// <summary>A validated manifest, blob or listing request: where it goes upstream, for which repository, and what it names (empty for a tag list).</summary>
 internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute Route, RepositoryName Repository, string Reference)
 {
     /// <summary>
@@ -20,7 +20,7 @@ internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute 
         request = null;
         error = null;
         parsed = RegistryPath.Parse(path);
-        if (parsed.Resource is not (RegistryResource.Manifest or RegistryResource.Blob))
+        if (parsed.Resource is not (RegistryResource.Manifest or RegistryResource.Blob or RegistryResource.TagList or RegistryResource.Referrers))
         {
             return false;
         }
@@ -41,16 +41,17 @@ internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute 
             return false;
         }
         var reference = parsed.Reference;
-        if (parsed.Resource == RegistryResource.Blob && !Digest.TryParse(reference, out _))
+        if (parsed.Resource is RegistryResource.Blob or RegistryResource.Referrers && !Digest.TryParse(reference, out _))
         {
             error = new(HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}': expected sha256:<64 lowercase hex>");
             return false;
         }
         if (parsed.Resource == RegistryResource.Manifest && (Digest.LooksLikeDigest(reference) ? !Digest.TryParse(reference, out _) : !Tag.IsValid(reference)))
         {
+            // A name no tag can have names no manifest: unknown, as the registry answers, not a push's MANIFEST_INVALID.
             error = Digest.LooksLikeDigest(reference)
                 ? new(HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}'")
-                : new(HttpStatusCode.BadRequest, OciErrorCode.ManifestInvalid, $"invalid tag '{Printable(reference)}'");
+                : new(HttpStatusCode.NotFound, OciErrorCode.ManifestUnknown, $"manifest unknown: '{Printable(reference)}' is not a valid tag");
             return false;
         }
         request = new RegistryRequest(parsed.Resource, route, repository, reference);

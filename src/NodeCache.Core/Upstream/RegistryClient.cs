@@ -32,6 +32,9 @@ public sealed class RegistryClient : IDisposable
         _retries = new RetryPolicy(options, _time);
     }
 
+    /// <summary>How long an answer's headers, and a body read whole (an error, a token, a listing), may take.</summary>
+    internal TimeSpan ResponseTimeout => _responseTimeout;
+
     /// <summary>
     /// Sends the request to the route's endpoints in order, moving on only when one gives no answer or 5xx after its retries.
     /// Throws only for cancellation and for a request that is not GET/HEAD of a valid reference.
@@ -82,9 +85,19 @@ public sealed class RegistryClient : IDisposable
             throw new ArgumentException($"route for '{request.Route.Registry}' has no endpoints", nameof(request));
         }
         // The reference becomes a path segment: only the tag and digest grammars may get there.
-        if (!(IsDigestReference(request.Reference) || (request.Object == RegistryObject.Manifest && Tag.IsValid(request.Reference))))
+        var valid = request.Object switch
+        {
+            RegistryObject.Manifest => IsDigestReference(request.Reference) || Tag.IsValid(request.Reference),
+            RegistryObject.TagList => request.Reference.Length == 0,
+            _ => IsDigestReference(request.Reference),
+        };
+        if (!valid)
         {
             throw new ArgumentException($"'{request.Reference}' is not a {(request.Object == RegistryObject.Manifest ? "tag or digest" : "digest")}", nameof(request));
+        }
+        if (request.Query is { } query && (query.StartsWith('?') || query.Any(c => c is '#' or ' ' || char.IsControl(c))))
+        {
+            throw new ArgumentException("the query must be encoded and come without '?'", nameof(request));
         }
         if (request.RangeStart < 0)
         {
@@ -104,8 +117,15 @@ public sealed class RegistryClient : IDisposable
     private async Task<UpstreamResponse> SendToEndpointAsync(UpstreamRequest request, UpstreamEndpoint endpoint, CancellationToken cancellationToken)
     {
         var repository = request.Repository.WithPrefix(endpoint.PathPrefix).Value;
-        var segment = request.Object == RegistryObject.Manifest ? "manifests" : "blobs";
-        var uri = new Uri(endpoint.BaseUri, $"/v2/{repository}/{segment}/{request.Reference}");
+        var resource = request.Object switch
+        {
+            RegistryObject.Manifest => $"manifests/{request.Reference}",
+            RegistryObject.Blob => $"blobs/{request.Reference}",
+            RegistryObject.TagList => "tags/list",
+            _ => $"referrers/{request.Reference}",
+        };
+        var query = string.IsNullOrEmpty(request.Query) ? "" : "?" + request.Query;
+        var uri = new Uri(endpoint.BaseUri, $"/v2/{repository}/{resource}{query}");
         var scope = Authorizer.PullScope(repository);
         for (var retries = 0; ; retries++)
         {
@@ -186,6 +206,10 @@ public sealed class RegistryClient : IDisposable
             if (request.Object == RegistryObject.Manifest)
             {
                 message.Headers.TryAddWithoutValidation("Accept", request.Accept ?? MediaTypes.ManifestAccept);
+            }
+            else if (request.Accept is not null)
+            {
+                message.Headers.TryAddWithoutValidation("Accept", request.Accept);
             }
             if (request.RangeStart is { } start)
             {

@@ -122,8 +122,9 @@ public sealed class RegistryApiTests : IAsyncLifetime
     [InlineData("/v2/a/b/blobs/sha256:xyz", HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid)]
     [InlineData("/v2/a/b/blobs/latest", HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid)]
     [InlineData("/v2/a/b/manifests/md5:abc", HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid)]
-    [InlineData("/v2/a/b/manifests/-bad-tag", HttpStatusCode.BadRequest, OciErrorCode.ManifestInvalid)]
-    [InlineData("/v2/a/b/tags/list", HttpStatusCode.MethodNotAllowed, OciErrorCode.Unsupported)]
+    [InlineData("/v2/a/b/manifests/-bad-tag", HttpStatusCode.NotFound, OciErrorCode.ManifestUnknown)]
+    [InlineData("/v2/a/b/manifests/.INVALID_MANIFEST_NAME", HttpStatusCode.NotFound, OciErrorCode.ManifestUnknown)]
+    [InlineData("/v2/a/b/referrers/sha256:xyz", HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid)]
     [InlineData("/v2/a/b/nothing/here", HttpStatusCode.NotFound, OciErrorCode.NameUnknown)]
     public async Task Malformed_requests_get_the_specs_error_code(string path, HttpStatusCode status, string code)
     {

@@ -57,6 +57,10 @@ public sealed class RegistryInputPropertyTests
                         var file = Path.GetFullPath(layout.BlobPath(Digest.Parse(request.Reference)));
                         Assert.Equal(layout.BlobDirectory, Path.GetDirectoryName(file));
                     }
+                    else if (request.Resource == RegistryResource.TagList)
+                    {
+                        Assert.Empty(request.Reference);
+                    }
                     else
                     {
                         Assert.True(Tag.IsValid(request.Reference) || Digest.TryParse(request.Reference, out _), Show(path));

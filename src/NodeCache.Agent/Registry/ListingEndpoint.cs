@@ -1,0 +1,49 @@
+using NodeCache.Mirror;
+using NodeCache.Oci;
+using NodeCache.Telemetry;
+using NodeCache.Upstream;
+
+namespace NodeCache.Agent.Registry;
+
+/// <summary>Serves <c>/v2/&lt;name&gt;/tags/list</c> and <c>/v2/&lt;name&gt;/referrers/&lt;digest&gt;</c> as the upstream answers them.</summary>
+internal sealed class ListingEndpoint(ListingResolver resolver, MirrorMetrics metrics)
+{
+    private const string FiltersAppliedHeader = "OCI-Filters-Applied";
+
+    public async Task ServeAsync(HttpContext context, UpstreamRoute route, RepositoryName repository, RegistryObject kind, string subject)
+    {
+        var request = context.Request;
+        var query = request.Query.Where(p => p.Key != "ns").SelectMany(p => p.Value.Select(v => new KeyValuePair<string, string>(p.Key, v ?? ""))).ToList();
+        var accept = request.Headers.Accept.ToString();
+        var listing = new ListingRequest(kind, subject, query, string.IsNullOrEmpty(accept) ? null : accept);
+        var metricKind = kind == RegistryObject.TagList ? "tags" : "referrers";
+        var answer = await resolver.ResolveAsync(route, repository, listing, context.RequestAborted).ConfigureAwait(false);
+        if (answer.Listing is not { } found)
+        {
+            metrics.Request(metricKind, "error");
+            await OciErrorResponse.WriteAsync(context, answer.Error!).ConfigureAwait(false);
+            return;
+        }
+        metrics.Request(metricKind, answer.Source switch
+        {
+            ListingSource.Kept => "hit",
+            ListingSource.Stale => "stale",
+            _ => "miss",
+        });
+        var response = context.Response;
+        response.ContentType = found.ContentType;
+        response.ContentLength = found.Body.Length;
+        if (found.Link is { } next)
+        {
+            response.Headers.Link = ListingLink.Header(next, request.Query["ns"]);
+        }
+        if (found.FiltersApplied is { } filters)
+        {
+            response.Headers[FiltersAppliedHeader] = filters;
+        }
+        if (!HttpMethods.IsHead(request.Method))
+        {
+            await response.Body.WriteAsync(found.Body, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+}
