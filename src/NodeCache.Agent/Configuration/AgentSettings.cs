@@ -16,7 +16,7 @@ internal static class AgentSettings
     [
         new("listen", "ADDR", "address to serve the registry API, /metrics and probes on (repeatable)", true,
             (o, v) => o with { Listen = v.Select(ListenAddress.Validate).ToArray() }),
-        new("cache-dir", "DIR", "folder for cached blobs and the index", false, (o, v) => o with { CacheDir = v[0] }),
+        new("cache-dir", "DIR", "folder for cached blobs and the index", false, (o, v) => o with { CacheDir = AbsolutePath(v[0]) }),
         new("cache-size", "SIZE", "cache size limit: bytes (20GiB) or a share of the disk (80%)", false,
             (o, v) => o with { CacheSize = CacheSize.Parse(v[0]) }),
         new("upstream", "NS=URL[,URL...]", "where registry NS is fetched from; a URL path is a Harbor proxy-cache project; NS _default matches any registry (repeatable)", true,
@@ -45,10 +45,10 @@ internal static class AgentSettings
             (o, v) => o with { PrefetchBandwidth = PrefetchSettings.Bandwidth(v[0]) }),
         new("pull-secrets", "true|false", "read pods' imagePullSecrets to prefetch private images (default false)", false,
             (o, v) => o with { PullSecrets = PrefetchSettings.Flag(v[0]) }),
-        new("private-images", "serve|verify|passthrough", "who gets a cached private image (default verify; see README)", false,
+        new("private-images", "serve|verify|passthrough", "who gets a cached private image (default verify; see docs/prefetch.md)", false,
             (o, v) => o with { PrivateImages = PrefetchSettings.PrivateImages(v[0]) }),
         new("control-socket", "PATH", "Unix socket of the control API the nodecache CLI uses, mode 0660 (default $XDG_RUNTIME_DIR/nodecache/control.sock, else control.sock in the cache folder)", false,
-            (o, v) => o with { ControlSocket = v[0] }),
+            (o, v) => o with { ControlSocket = AbsolutePath(v[0]) }),
         new("control-listen", "ADDR", "also serve the control API over h2c on this TCP address, for cluster tooling (e.g. 127.0.0.1:5051)", false,
             (o, v) => o with { ControlListen = ListenAddress.Validate(v[0]) }),
         new("metrics-listen", "ADDR", "also serve /metrics and the probes, and nothing else, on this address (e.g. the node's IP for Prometheus)", false,
@@ -224,6 +224,11 @@ internal static class AgentSettings
     }
 
     private static void UpstreamRulesCheck(List<string> specs) => UpstreamRules.Parse(specs);
+
+    // Relative to the folder the agent starts in, resolved once: Kestrel takes only absolute Unix socket paths, and a log
+    // line naming the cache should say where it is.
+    private static string AbsolutePath(string value) =>
+        string.IsNullOrWhiteSpace(value) ? throw new FormatException("needs a path") : Path.GetFullPath(value.Trim());
 
     private static double Share(string value) =>
         CacheSize.Parse(value).Percent is { } percent ? percent / 100 : throw new FormatException($"'{value}' is not a share like 90%");

@@ -60,6 +60,15 @@ public sealed class AgentSettingsTests : IDisposable
     }
 
     [Fact]
+    public void A_relative_cache_folder_and_control_socket_are_taken_from_the_folder_the_agent_starts_in()
+    {
+        var options = AgentSettings.Load(["--cache-dir", "./cache", "--control-socket", "run/control.sock"], NoEnvironment);
+
+        Assert.Equal(Path.Combine(Environment.CurrentDirectory, "cache"), options.CacheDir);
+        Assert.Equal(Path.Combine(Environment.CurrentDirectory, "run", "control.sock"), options.ControlSocket);
+    }
+
+    [Fact]
     public void Environment_lists_split_on_spaces_and_semicolons()
     {
         var options = AgentSettings.Load([], name => name == "NODECACHE_UPSTREAM" ? "docker.io=https://a.example,https://b.example; ghcr.io=direct" : null);
