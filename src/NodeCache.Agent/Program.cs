@@ -46,7 +46,8 @@ builder.Logging.AddSimpleConsole(console =>
 builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(options.LogLevel));
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 // Hosting logs nothing above Information, but while any of its levels is on it starts an Activity and a log scope for
-// every request: a profile under the harness's manifest load found that among the largest costs of a hit.
+// every request, among the largest costs of a hit in a profile under the harness's manifest load
+// (perf/RESULTS.md#manifest-hits-from-memory).
 builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 builder.WebHost.ConfigureKestrel(kestrel =>
 {

@@ -8,8 +8,8 @@ namespace NodeCache.PerfHarness.Measurement;
 /// </summary>
 internal sealed class BlobClient : IDisposable
 {
-    // 256 KiB reads. Measured on this machine (one quick warm run each): 64 KiB reads cost nginx-static 10-20% of its
-    // 256 MiB-blob throughput in extra read calls; 1 MiB reads gained nothing over 256 KiB.
+    // 256 KiB reads: smaller reads cost the fastest peer throughput in read calls, larger ones gained nothing
+    // (perf/RESULTS.md#harness-client-read-size).
     private const int ReadSize = 256 * 1024;
 
     private readonly HttpClient _http = new(new SocketsHttpHandler

@@ -14,8 +14,8 @@ internal sealed record WrkResult(double RequestsPerSecond, TimeSpan P50, TimeSpa
 internal static partial class WrkRun
 {
     /// <summary>
-    /// Two load threads, one per core. Measured on this 2-core machine: with one thread, 64 connections reached 80-85k
-    /// req/s against nginx-proxy-cache and 44-58k against the agent; with two, 95-108k and 55-64k.
+    /// Two load threads, one per core: with one, wrk itself limited the manifest runs on the 2-core reference machine
+    /// (perf/RESULTS.md#harness-wrk-threads).
     /// </summary>
     private const int Threads = 2;
 

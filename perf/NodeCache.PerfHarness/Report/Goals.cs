@@ -4,7 +4,7 @@ using NodeCache.PerfHarness.Scenarios;
 
 namespace NodeCache.PerfHarness.Report;
 
-/// <summary>The goals of issue 3, checked against this run's medians. A goal whose scenario did not run is "not measured".</summary>
+/// <summary>The performance goals (perf/README.md#goals), checked against this run's medians. A goal whose scenario did not run is "not measured".</summary>
 internal static class Goals
 {
     public static IReadOnlyList<Goal> Evaluate(IReadOnlyList<ScenarioResult> scenarios)
@@ -63,7 +63,7 @@ internal static class Goals
             var gets = stampede.Find(coldCase, Peer.Agent, ConcurrentColdFill.UpstreamGets)?.Values ?? [];
             goals.Add(new Goal($"stampede {coldCase}: upstream GETs", "1", string.Join(", ", gets), gets.Count == 0 ? null : gets.All(g => g == 1)));
             goals.Add(AtMost($"stampede {coldCase}: total time", "≤ 1.2× one cold download", stampede.FindRatio(coldCase, ConcurrentColdFill.Time, $"{Peer.Agent} / one direct download")?.Median, 1.2));
-            // Not a goal of the issue: what this single machine can show of it, since the 50 clients share the agent's cores.
+            // Not one of the goals: what this single machine can show of the one above, since the 50 clients share the agent's cores.
             goals.Add(AtMost($"stampede {coldCase}: total time (clients on the same cores)", "≤ 1.2× the same 50 clients warm", stampede.FindRatio(coldCase, ConcurrentColdFill.Time, $"{Peer.Agent} cold / warm")?.Median, 1.2));
         }
         else

@@ -126,9 +126,9 @@ internal static class SendfileResponse
     }
 
     // TCP_CORK while a cached blob goes out: only full segments leave, and lifting it sends the tail. Kestrel sets
-    // TCP_NODELAY, with which every refill of the socket buffer left with a short segment. The side-by-side harness
-    // measured one client at 0.76-0.79x nginx's static sendfile (which corks, with tcp_nopush) at 1.4x its CPU per GiB;
-    // corked, 0.97x at 0.92x its CPU (a 256 MiB blob) and 0.90x (4 MiB blobs). Linux only, as sendfile here is.
+    // TCP_NODELAY, with which every refill of the socket buffer left with a short segment; nginx corks (tcp_nopush).
+    // Chosen with the side-by-side harness's warm runs (perf/RESULTS.md#corked-sends-tcp_cork). Linux only, as sendfile
+    // here is.
     private static void SetCork(Socket socket, bool on)
     {
         const int IpProtoTcp = 6;

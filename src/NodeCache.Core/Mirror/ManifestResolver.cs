@@ -250,7 +250,7 @@ public sealed class ManifestResolver
     private async ValueTask<ManifestContent?> ReadCachedAsync(Digest digest, CancellationToken cancellationToken)
     {
         // The store decides what is cached (and is touched); memory spares the file's stat and read, as its bytes were
-        // verified when read. Profiled under the harness's manifest load, the stat was the largest part of a hit's own CPU time.
+        // verified when read. The stat was the largest part of a hit's own CPU time (perf/RESULTS.md#manifest-hits-from-memory).
         if (_memory.TryGet(digest, out var remembered) && _store.TryTouch(digest, remembered.Bytes.Length))
         {
             return remembered;
