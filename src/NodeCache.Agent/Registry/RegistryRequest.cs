@@ -37,8 +37,8 @@ internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute 
         }
         if (!rules.TryResolve(registry, out var route))
         {
-            error = new(HttpStatusCode.NotFound, OciErrorCode.NameUnknown, $"no upstream is configured for registry '{Printable(registry)}'");
-            return false;
+            // What was imported for it is served; anything else is a 404 without a wait, so containerd moves on.
+            route = UpstreamRoute.CacheOnly(registry);
         }
         var reference = parsed.Reference;
         if (parsed.Resource is RegistryResource.Blob or RegistryResource.Referrers && !Digest.TryParse(reference, out _))

@@ -102,6 +102,9 @@ public sealed class PrivateImagePolicy(PrivateImageMode mode, RegistryClient ups
             case UpstreamOutcome.Success or UpstreamOutcome.NotFound:
                 isPrivate = false;
                 break;
+            case UpstreamOutcome.NoUpstream:
+                // No registry guards it: what the cache holds was imported onto the node, for the node's pods.
+                return false;
             default:
                 // The upstream cannot say now: keep what it said last, and fail closed when it never said.
                 return known == default || known.Private;

@@ -47,11 +47,31 @@ public sealed class ManifestResolver
     /// <param name="identity">Whose credentials go upstream when the agent's own should not (a pod's pull secret).</param>
     public ValueTask<ManifestAnswer> ResolveAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, CancellationToken cancellationToken, PullIdentity? identity = null)
     {
+        if (!route.HasUpstream)
+        {
+            return ResolveCachedAsync(route, repository, reference, accept, cancellationToken);
+        }
         if (Digest.TryParse(reference, out var digest))
         {
             return ResolveDigestAsync(route, repository, digest, accept, identity, cancellationToken);
         }
         return ResolveTagAsync(route, repository, reference, accept, identity, cancellationToken);
+    }
+
+    // No upstream to ask: the cache's answer is the only one, and it never goes stale.
+    private async ValueTask<ManifestAnswer> ResolveCachedAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, CancellationToken cancellationToken)
+    {
+        var cached = Digest.TryParse(reference, out var digest)
+            ? await ReadCachedAsync(digest, cancellationToken).ConfigureAwait(false)
+            : _tags.TryGet(route.Registry, repository, reference, out var record) && MediaTypes.IsAccepted(accept, record.MediaType)
+                ? await ReadCachedAsync(record.Digest, cancellationToken).ConfigureAwait(false)
+                : null;
+        if (cached is null)
+        {
+            using var none = UpstreamResponse.NoUpstream(route.Registry);
+            return ManifestAnswer.Failed(MirrorError.FromUpstream(none, OciErrorCode.ManifestUnknown, $"manifest {repository}{(Digest.LooksLikeDigest(reference) ? "@" : ":")}{reference}"));
+        }
+        return ManifestAnswer.Found(cached, ManifestSource.Cache);
     }
 
     private async ValueTask<ManifestAnswer> ResolveDigestAsync(UpstreamRoute route, RepositoryName repository, Digest digest, string? accept, PullIdentity? identity, CancellationToken cancellationToken)

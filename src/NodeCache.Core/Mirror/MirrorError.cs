@@ -16,6 +16,7 @@ public sealed record MirrorError(HttpStatusCode Status, string Code, string Mess
             $"the upstream registry denied access to {what}", response.ErrorBody, response.ErrorContentType),
         UpstreamOutcome.TooManyRequests => new(HttpStatusCode.TooManyRequests, OciErrorCode.TooManyRequests, $"the upstream registry is rate-limiting requests for {what}"),
         UpstreamOutcome.ClientError => new(response.StatusCode ?? HttpStatusCode.BadRequest, unknownCode, $"the upstream registry refused {what} ({(int?)response.StatusCode})", response.ErrorBody, response.ErrorContentType),
+        UpstreamOutcome.NoUpstream => new(HttpStatusCode.NotFound, unknownCode, $"{what} is not in the cache, and {response.FailureReason}"),
         UpstreamOutcome.ServerError => new(HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"the upstream registry failed ({(int?)response.StatusCode}) for {what}"),
         _ => new(HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"the upstream registry is unreachable for {what}"),
     };

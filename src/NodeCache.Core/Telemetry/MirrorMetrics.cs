@@ -43,6 +43,11 @@ public sealed class MirrorMetrics : IDisposable
     public void UpstreamRequest(string registry, UpstreamResponse response)
     {
         ArgumentNullException.ThrowIfNull(response);
+        if (response.Outcome == UpstreamOutcome.NoUpstream)
+        {
+            // Nothing was sent.
+            return;
+        }
         KeyValuePair<string, object?>[] tags = [new("registry", registry), new("status_class", StatusClass((int?)response.StatusCode))];
         _upstreamRequests.Add(1, tags);
         _upstreamDuration.Record(response.Elapsed.TotalSeconds, tags);

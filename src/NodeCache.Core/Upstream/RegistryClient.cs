@@ -37,11 +37,16 @@ public sealed class RegistryClient : IDisposable
 
     /// <summary>
     /// Sends the request to the route's endpoints in order, moving on only when one gives no answer or 5xx after its retries.
+    /// A route without endpoints answers <see cref="UpstreamOutcome.NoUpstream"/> at once.
     /// Throws only for cancellation and for a request that is not GET/HEAD of a valid reference.
     /// </summary>
     public async Task<UpstreamResponse> SendAsync(UpstreamRequest request, CancellationToken cancellationToken)
     {
         Validate(request);
+        if (!request.Route.HasUpstream)
+        {
+            return UpstreamResponse.NoUpstream(request.Route.Registry);
+        }
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var endpoints = request.Route.Endpoints;
         for (var i = 0; ; i++)
@@ -79,10 +84,6 @@ public sealed class RegistryClient : IDisposable
         {
             // Retries and failover assume idempotent requests; the pull side needs nothing else.
             throw new ArgumentException($"only GET and HEAD are sent upstream, not {request.Method}", nameof(request));
-        }
-        if (request.Route.Endpoints.Count == 0)
-        {
-            throw new ArgumentException($"route for '{request.Route.Registry}' has no endpoints", nameof(request));
         }
         // The reference becomes a path segment: only the tag and digest grammars may get there.
         var valid = request.Object switch

@@ -18,4 +18,7 @@ public enum UpstreamOutcome
 
     /// <summary>No answer: connect error, timeout, TLS failure.</summary>
     Unreachable,
+
+    /// <summary>Nothing was sent: no upstream is configured for the registry, whose content only the cache holds (an air gap).</summary>
+    NoUpstream,
 }

@@ -53,5 +53,8 @@ public sealed class UpstreamResponse : IDisposable
     internal static UpstreamResponse Unreachable(UpstreamEndpoint endpoint, string reason) =>
         new(UpstreamOutcome.Unreachable, null, null, endpoint, reason);
 
+    internal static UpstreamResponse NoUpstream(string registry) =>
+        new(UpstreamOutcome.NoUpstream, null, null, null, $"no upstream is configured for registry '{registry}'");
+
     public void Dispose() => Message?.Dispose();
 }

@@ -127,6 +127,37 @@ public sealed class AirGapImportTests(ContainerdFixture fixture) : IClassFixture
         }
     }
 
+    [Fact]
+    public async Task An_image_imported_for_a_registry_without_an_upstream_rule_is_pulled_while_other_registries_have_rules()
+    {
+        const string AirGap = "airgap.test";
+        using var builder = new OciImageBuilder(seed: 533);
+        var image = await builder.BuildAsync("team/offline-app", "1", [192 * OciImageBuilder.KiB, 8 * OciImageBuilder.KiB]);
+        using var files = TempFolder.Create("airgap-rules");
+        var layoutTar = files.Combine("layout.tar");
+        await using (var output = File.Create(layoutTar))
+        {
+            await ImageArchive.WriteOciLayoutAsync(output, [(image, $"{image.Repository}:{image.Tag}")]);
+        }
+        // Rules for harbor.test only: airgap.test has no upstream and no _default to fall to.
+        await using var agent = await AgentProcess.StartAsync(NoUpstream);
+        var import = await NodeCacheCli.RunAsync(agent, "import", layoutTar, "--registry", AirGap);
+        Assert.True(import.Succeeded, import.Stderr);
+
+        Containerd.WriteHosts(AirGap, $"http://127.0.0.1:{LoopbackPort.Next()}", agent.BaseUri.ToString().TrimEnd('/'));
+        await Containerd.PullAsync(image.Reference(AirGap));
+        Assert.Equal(image.Config.Digest.ToString(), await Containerd.CriPullAsync(image.Reference(AirGap)));
+        using var http = new HttpClient();
+        using var missing = await http.GetAsync(new Uri(agent.BaseUri, $"/v2/{image.Repository}/manifests/2?ns={AirGap}"));
+
+        var content = await Containerd.ContentDigestsAsync();
+        Assert.All(image.Blobs, b => Assert.Contains(b.Digest.ToString(), content));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains($"no upstream is configured for registry '{AirGap}'", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await Containerd.RemoveImageAsync(image.Reference(AirGap));
+        await Containerd.CriRemoveAsync(image.Reference(AirGap));
+    }
+
     // Every digest an import reports: each image's manifest and the blobs it consists of.
     private static IEnumerable<string> Digests(ToolRun import) =>
         JsonDocument.Parse(import.Stdout).RootElement.GetProperty("images").EnumerateArray()

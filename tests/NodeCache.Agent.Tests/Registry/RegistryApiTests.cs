@@ -153,12 +153,20 @@ public sealed class RegistryApiTests : IAsyncLifetime
     [Theory]
     [InlineData("registry.unknown.test")]
     [InlineData("docker.io")]
-    public async Task A_registry_without_a_rule_gets_a_404_at_once_so_containerd_moves_on(string ns)
+    public async Task A_miss_of_a_registry_without_a_rule_gets_a_404_at_once_so_containerd_moves_on(string ns)
     {
-        using var response = await _http.GetAsync(Url($"/v2/library/nginx/manifests/latest?ns={ns}"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var manifest = await _http.GetAsync(Url($"/v2/library/nginx/manifests/latest?ns={ns}"));
+        using var blob = await _http.GetAsync(Url($"/v2/library/nginx/blobs/{Digest.Compute([7])}?ns={ns}"));
+        var elapsed = clock.Elapsed;
 
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Equal(OciErrorCode.NameUnknown, await ErrorCodeAsync(response));
+        Assert.Equal(HttpStatusCode.NotFound, manifest.StatusCode);
+        Assert.Equal(OciErrorCode.ManifestUnknown, await ErrorCodeAsync(manifest));
+        Assert.Contains($"no upstream is configured for registry '{ns}'", await manifest.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, blob.StatusCode);
+        Assert.Equal(OciErrorCode.BlobUnknown, await ErrorCodeAsync(blob));
+        // What containerd would wait for before trying its next host: nothing was sent anywhere.
+        Assert.True(elapsed < TimeSpan.FromSeconds(1), $"two misses took {elapsed}");
     }
 
     [Fact]
