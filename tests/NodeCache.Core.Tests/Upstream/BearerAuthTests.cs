@@ -1,5 +1,6 @@
 using System.Net;
 using NodeCache.Core.Tests.Upstream.Support;
+using NodeCache.Store.Tests;
 using NodeCache.Upstream;
 
 namespace NodeCache.Core.Tests.Upstream;

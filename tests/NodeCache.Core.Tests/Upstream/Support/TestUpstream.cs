@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using NodeCache.Oci;
+using NodeCache.Store.Tests;
 using NodeCache.Upstream;
 
 namespace NodeCache.Core.Tests.Upstream.Support;
