@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
 using NodeCache.Store.Index;
+using NodeCache.Testing;
 
 namespace NodeCache.Benchmarks;
 
@@ -20,7 +21,7 @@ public class BlobInsertBenchmarks
 
     private readonly BlobRecord _record = new(4 << 20, "application/vnd.oci.image.layer.v1.tar+gzip", BlobState.Committed, CreatedAt, CreatedAt);
     private Digest[] _digests = null!;
-    private BenchmarkFolder? _folder;
+    private TempFolder? _folder;
     private CacheIndex? _index;
 
     [GlobalSetup]
@@ -29,7 +30,7 @@ public class BlobInsertBenchmarks
     [IterationSetup]
     public void OpenEmpty()
     {
-        _folder = BenchmarkFolder.Create("insert");
+        _folder = TempFolder.Create("insert");
         _index = CacheIndex.Open(_folder.Path, NullLogger.Instance);
     }
 

@@ -5,6 +5,7 @@ using NodeCache.Store.Blobs;
 using NodeCache.Store.Eviction;
 using NodeCache.Store.Images;
 using NodeCache.Store.Index;
+using NodeCache.Testing;
 
 namespace NodeCache.Benchmarks;
 
@@ -23,7 +24,7 @@ public class CacheHealthBenchmarks
 
     private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private BenchmarkFolder _folder = null!;
+    private TempFolder _folder = null!;
     private Digest[] _digests = null!;
     private CacheLayout _layout = null!;
     private CacheIndex? _index;
@@ -33,7 +34,7 @@ public class CacheHealthBenchmarks
     [GlobalSetup]
     public void Fill()
     {
-        _folder = BenchmarkFolder.Create("health");
+        _folder = TempFolder.Create("health");
         _layout = new CacheLayout(_folder.Path);
         _digests = BenchmarkDigests.Make(Blobs, seed: 7);
         using var index = CacheIndex.Open(_layout.IndexDirectory, NullLogger.Instance);

@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
 using NodeCache.Store.Index;
+using NodeCache.Testing;
 
 namespace NodeCache.Benchmarks;
 
@@ -25,7 +26,7 @@ public class CacheIndexBenchmarks
     private static readonly DateTimeOffset CreatedAt = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private readonly RepositoryName _repository = RepositoryName.Parse("dockerhub-proxy/library/nginx");
-    private BenchmarkFolder _folder = null!;
+    private TempFolder _folder = null!;
     private CacheIndex _index = null!;
     private Digest[] _present = null!;
     private Digest[] _absent = null!;
@@ -36,7 +37,7 @@ public class CacheIndexBenchmarks
     [GlobalSetup]
     public void Open()
     {
-        _folder = BenchmarkFolder.Create("index");
+        _folder = TempFolder.Create("index");
         _index = CacheIndex.Open(_folder.Path, NullLogger.Instance);
         _present = BenchmarkDigests.Make(Records, seed: 1);
         _absent = BenchmarkDigests.Make(Records, seed: 2);

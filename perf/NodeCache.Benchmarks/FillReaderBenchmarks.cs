@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using NodeCache.Fill;
 using NodeCache.Oci;
+using NodeCache.Testing;
 
 namespace NodeCache.Benchmarks;
 
@@ -24,7 +25,7 @@ public class FillReaderBenchmarks
     // writer there, as a response body does.
     private static readonly PipeOptions ResponsePipe = new(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false);
 
-    private BenchmarkFolder _folder = null!;
+    private TempFolder _folder = null!;
     private string _path = null!;
     private byte[] _content = null!;
     private BlobFill _committed = null!;
@@ -33,7 +34,7 @@ public class FillReaderBenchmarks
     [GlobalSetup]
     public void WriteBlob()
     {
-        _folder = BenchmarkFolder.Create("fill");
+        _folder = TempFolder.Create("fill");
         _path = _folder.Combine("blob");
         _content = new byte[BlobMiB * MiB];
         new Random(5).NextBytes(_content);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
 using NodeCache.Fill;
+using NodeCache.Testing;
 
 namespace NodeCache.Benchmarks;
 
@@ -18,7 +19,7 @@ public class FillWriterBenchmarks
     private const int BlobMiB = 16;
 
     private byte[] _chunk = null!;
-    private BenchmarkFolder _folder = null!;
+    private TempFolder _folder = null!;
     private byte[] _content = null!;
     private Microsoft.Win32.SafeHandles.SafeFileHandle _file = null!;
 
@@ -31,7 +32,7 @@ public class FillWriterBenchmarks
     public void OpenFile()
     {
         _chunk = new byte[FillChunk];
-        _folder = BenchmarkFolder.Create("fill-writer");
+        _folder = TempFolder.Create("fill-writer");
         _content = new byte[BlobMiB * MiB];
         new Random(6).NextBytes(_content);
         _file = File.OpenHandle(_folder.Combine("blob"), FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);

@@ -1,13 +1,14 @@
 using NodeCache.Agent.Configuration;
+using NodeCache.Testing;
 
 namespace NodeCache.Agent.Tests.Configuration;
 
 public sealed class AgentSettingsTests : IDisposable
 {
     private static readonly Func<string, string?> NoEnvironment = _ => null;
-    private readonly string _folder = Directory.CreateTempSubdirectory("nodecache-settings-").FullName;
+    private readonly TempFolder _folder = TempFolder.Create("settings");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public void With_no_flags_the_agent_is_a_mirror_on_loopback_5050_caching_in_the_user_cache_folder()
@@ -34,7 +35,7 @@ public sealed class AgentSettingsTests : IDisposable
     [Fact]
     public void Flags_override_the_environment_which_overrides_the_config_file()
     {
-        var config = Path.Combine(_folder, "agent.yaml");
+        var config = _folder.Combine("agent.yaml");
         File.WriteAllText(config, "cache-dir: /from/file\ncacheSize: 10GiB\ntag-ttl: 5m\nupstream:\n  - docker.io=https://harbor.example/proxy\n");
         var environment = new Dictionary<string, string> { ["NODECACHE_CACHE_SIZE"] = "80%", ["NODECACHE_TAG_TTL"] = "30s" };
 
@@ -49,7 +50,7 @@ public sealed class AgentSettingsTests : IDisposable
     [Fact]
     public void A_json_config_file_is_read_with_the_same_keys()
     {
-        var config = Path.Combine(_folder, "agent.json");
+        var config = _folder.Combine("agent.json");
         File.WriteAllText(config, """{"listen": ["127.0.0.1:6000"], "cache-dir": "/from/json", "upstream": ["harbor.test=http://127.0.0.1:5000"]}""");
 
         var options = AgentSettings.Load(["--config", config], NoEnvironment);
@@ -98,7 +99,7 @@ public sealed class AgentSettingsTests : IDisposable
     [Fact]
     public void A_config_file_with_an_unknown_key_is_refused()
     {
-        var config = Path.Combine(_folder, "bad.yaml");
+        var config = _folder.Combine("bad.yaml");
         File.WriteAllText(config, "cache-dri: /typo\n");
 
         var error = Assert.Throws<FormatException>(() => AgentSettings.Load(["--config", config], NoEnvironment));
@@ -109,7 +110,7 @@ public sealed class AgentSettingsTests : IDisposable
     [Fact]
     public void A_missing_config_file_is_a_clear_error()
     {
-        var error = Assert.Throws<FormatException>(() => AgentSettings.Load(["--config", Path.Combine(_folder, "absent.yaml")], NoEnvironment));
+        var error = Assert.Throws<FormatException>(() => AgentSettings.Load(["--config", _folder.Combine("absent.yaml")], NoEnvironment));
 
         Assert.StartsWith("--config '", error.Message, StringComparison.Ordinal);
     }

@@ -5,13 +5,14 @@ using NodeCache.Store.Blobs;
 using NodeCache.Store.Index;
 using NodeCache.Store.Tests;
 using NodeCache.Telemetry;
+using NodeCache.Testing;
 
 namespace NodeCache.Core.Tests.Archive;
 
 /// <summary>A real cache (files and FASTER index) in a temp folder, with the import and export over it.</summary>
 internal sealed class ArchiveCache : IDisposable
 {
-    private readonly TempFolder _folder = new();
+    private readonly TempFolder _folder = TempFolder.Create("archive-cache");
     private readonly CacheIndex _index;
     private readonly PolicyMetrics _metrics = new();
 

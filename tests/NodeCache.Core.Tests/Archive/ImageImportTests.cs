@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using NodeCache.Archive;
 using NodeCache.Oci;
+using NodeCache.Testing;
 
 namespace NodeCache.Core.Tests.Archive;
 
@@ -16,7 +17,7 @@ public sealed class ImageImportTests : IDisposable
     public async Task An_oci_layout_folder_is_imported_with_every_blob_and_its_full_name_registered_under_the_registry_given()
     {
         var image = ArchiveImage.Create(1, 3000, 200);
-        using var folder = new NodeCache.Store.Tests.TempFolder();
+        using var folder = TempFolder.Create("import");
         ArchiveImage.WriteOciLayout(folder.Path, (image, "other.registry:5000/library/app:1.2"));
 
         var result = await _cache.Import.ImportFolderAsync(folder.Path, new ImportRequest(Registry));
@@ -130,7 +131,7 @@ public sealed class ImageImportTests : IDisposable
     {
         var good = ArchiveImage.Create(5, 900);
         var bad = ArchiveImage.Create(6, 900);
-        using var folder = new NodeCache.Store.Tests.TempFolder();
+        using var folder = TempFolder.Create("import");
         ArchiveImage.WriteOciLayout(folder.Path, (good, "library/good:1"), (bad, "library/bad:1"));
         var layer = Path.Combine(folder.Path, "blobs", "sha256", Digest.Compute(bad.GzipLayers[0]).Hex);
         var bytes = File.ReadAllBytes(layer);
@@ -163,7 +164,7 @@ public sealed class ImageImportTests : IDisposable
     public async Task An_image_missing_a_layer_is_refused()
     {
         var image = ArchiveImage.Create(8, 900, 300);
-        using var folder = new NodeCache.Store.Tests.TempFolder();
+        using var folder = TempFolder.Create("import");
         ArchiveImage.WriteOciLayout(folder.Path, (image, "library/app:1"));
         File.Delete(Path.Combine(folder.Path, "blobs", "sha256", Digest.Compute(image.GzipLayers[1]).Hex));
 

@@ -1,21 +1,22 @@
 using NodeCache.Fill;
 using NodeCache.Oci;
+using NodeCache.Testing;
 
 namespace NodeCache.Core.Tests.Fill;
 
 public sealed class BlobFillTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("nodecache-blobfill-").FullName;
+    private readonly TempFolder _folder = TempFolder.Create("blob-fill");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public async Task A_reader_opening_the_file_while_it_moves_into_the_cache_always_finds_it()
     {
         for (var round = 0; round < 200; round++)
         {
-            var temp = Path.Combine(_folder, $"temp-{round}");
-            var cached = Path.Combine(_folder, $"cached-{round}");
+            var temp = _folder.Combine($"temp-{round}");
+            var cached = _folder.Combine($"cached-{round}");
             await File.WriteAllBytesAsync(temp, [1, 2, 3]);
             var fill = new BlobFill(Digest.Compute([1, 2, 3]), 3, MediaTypes.OctetStream, temp);
             using var stop = new CancellationTokenSource();
@@ -46,7 +47,7 @@ public sealed class BlobFillTests : IDisposable
     [Fact]
     public async Task Waiting_for_progress_wakes_on_new_bytes_and_on_the_end()
     {
-        var fill = new BlobFill(Digest.Compute([1]), 10, MediaTypes.OctetStream, Path.Combine(_folder, "t"));
+        var fill = new BlobFill(Digest.Compute([1]), 10, MediaTypes.OctetStream, _folder.Combine("t"));
 
         var wait = fill.WaitForProgressAsync(0, CancellationToken.None);
         Assert.False(wait.IsCompleted);

@@ -2,16 +2,17 @@ using System.Buffers;
 using System.IO.Pipelines;
 using NodeCache.Fill;
 using NodeCache.Oci;
+using NodeCache.Testing;
 
 namespace NodeCache.Core.Tests.Fill;
 
 public sealed class FillReaderTests : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
-    private readonly string _folder = Directory.CreateTempSubdirectory("nodecache-fill-").FullName;
+    private readonly TempFolder _folder = TempFolder.Create("fill-reader");
     private readonly byte[] _content = RandomBytes(300_000);
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public async Task Reader_follows_the_growing_file_but_holds_the_last_byte_until_commit()
@@ -92,7 +93,7 @@ public sealed class FillReaderTests : IDisposable
         var (fill, file) = StartFill(size: _content.Length);
         Write(fill, file, 0, _content.Length);
         file.Dispose();
-        var cachedPath = Path.Combine(_folder, "cached");
+        var cachedPath = _folder.Combine("cached");
         fill.Finish(() =>
         {
             File.Move(fill.TempPath, cachedPath);
@@ -154,7 +155,7 @@ public sealed class FillReaderTests : IDisposable
 
     private (BlobFill Fill, FileStream File) StartFill(long? size)
     {
-        var path = Path.Combine(_folder, "temp");
+        var path = _folder.Combine("temp");
         var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         return (new BlobFill(Digest.Compute(_content), size, MediaTypes.OctetStream, path), file);
     }

@@ -2,6 +2,7 @@ using System.Net;
 using NodeCache.Mirror;
 using NodeCache.Oci;
 using NodeCache.Store.Tests;
+using NodeCache.Testing;
 
 namespace NodeCache.Core.Tests.Mirror;
 
@@ -12,7 +13,7 @@ public sealed class ManifestVerdictsTests : IDisposable
     private static readonly MirrorError PolicyError = new(HttpStatusCode.PreconditionFailed, OciErrorCode.Denied, "denied",
         "{\"errors\":[{\"code\":\"PROJECTPOLICYVIOLATION\",\"message\":\"blocked\"}]}", "application/json; charset=utf-8");
 
-    private readonly TempFolder _folder = new();
+    private readonly TempFolder _folder = TempFolder.Create("verdicts");
 
     private string FilePath => Path.Combine(_folder.Path, "denials.json");
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
 using NodeCache.Store.Index;
+using NodeCache.Testing;
 
 namespace NodeCache.Store.Tests;
 
@@ -8,7 +9,7 @@ public sealed class BlobIndexTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
-    private readonly TempFolder _folder = new();
+    private readonly TempFolder _folder = TempFolder.Create("blob-index");
     private readonly CacheIndex _index;
 
     public BlobIndexTests() => _index = CacheIndex.Open(_folder.Path, NullLogger.Instance);
@@ -207,7 +208,7 @@ public sealed class BlobIndexTests : IDisposable
     [Fact]
     public void Records_pushed_out_to_disk_are_read_touched_listed_and_deleted()
     {
-        using var folder = new TempFolder();
+        using var folder = TempFolder.Create("blob-index");
         using var index = CacheIndex.Open(folder.Path, NullLogger.Instance, Sizes.Tiny, Sizes.Tiny);
         const int n = 1_000;
         for (var i = 0; i < n; i++)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 using NodeCache.Store.Index;
+using NodeCache.Testing;
 
 namespace NodeCache.Store.Tests;
 
@@ -11,7 +12,7 @@ public sealed class BlobStoreTests : IDisposable
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private const string LayerType = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-    private readonly TempFolder _folder = new();
+    private readonly TempFolder _folder = TempFolder.Create("blob-store");
     private readonly CacheLayout _layout;
     private readonly CacheIndex _index;
     private readonly ManualTime _time = new(T0);

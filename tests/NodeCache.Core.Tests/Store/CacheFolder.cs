@@ -5,6 +5,7 @@ using NodeCache.Store.Blobs;
 using NodeCache.Store.Eviction;
 using NodeCache.Store.Images;
 using NodeCache.Store.Index;
+using NodeCache.Testing;
 
 namespace NodeCache.Store.Tests;
 
@@ -18,7 +19,7 @@ internal sealed class CacheFolder : IDisposable
 
     public CacheFolder(TempFolder? folder = null)
     {
-        _folder = folder ?? new TempFolder();
+        _folder = folder ?? TempFolder.Create("cache");
         Layout = new CacheLayout(_folder.Path);
         Index = CacheIndex.Open(Layout.IndexDirectory, NullLogger.Instance);
         Store = new BlobStore(Layout, Index.Blobs, Time, NullLogger.Instance);

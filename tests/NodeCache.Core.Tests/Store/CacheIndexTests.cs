@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
 using NodeCache.Store.Index;
+using NodeCache.Testing;
 
 namespace NodeCache.Store.Tests;
 
@@ -10,7 +11,7 @@ public sealed class CacheIndexTests : IDisposable
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly RepositoryName Nginx = RepositoryName.Parse("library/nginx");
 
-    private readonly TempFolder _folder = new();
+    private readonly TempFolder _folder = TempFolder.Create("cache-index");
 
     public void Dispose() => _folder.Dispose();
 

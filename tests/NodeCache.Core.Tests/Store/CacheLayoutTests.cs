@@ -1,11 +1,12 @@
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
+using NodeCache.Testing;
 
 namespace NodeCache.Store.Tests;
 
 public sealed class CacheLayoutTests : IDisposable
 {
-    private readonly TempFolder _folder = new();
+    private readonly TempFolder _folder = TempFolder.Create("cache-layout");
 
     public void Dispose() => _folder.Dispose();
 

@@ -1,12 +1,13 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
 using NodeCache.Store.Eviction;
+using NodeCache.Testing;
 
 namespace NodeCache.Store.Tests;
 
 public sealed class PinsTests : IDisposable
 {
-    private readonly TempFolder _folder = new();
+    private readonly TempFolder _folder = TempFolder.Create("pins");
 
     public void Dispose() => _folder.Dispose();
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Oci;
 using NodeCache.Store.Index;
+using NodeCache.Testing;
 
 namespace NodeCache.Store.Tests;
 
@@ -9,7 +10,7 @@ public sealed class TagIndexTests : IDisposable
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly RepositoryName Nginx = RepositoryName.Parse("library/nginx");
 
-    private readonly TempFolder _folder = new();
+    private readonly TempFolder _folder = TempFolder.Create("tag-index");
     private readonly CacheIndex _index;
 
     public TagIndexTests() => _index = CacheIndex.Open(_folder.Path, NullLogger.Instance);

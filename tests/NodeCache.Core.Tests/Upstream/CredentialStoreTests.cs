@@ -1,3 +1,4 @@
+using NodeCache.Testing;
 using NodeCache.Upstream;
 
 namespace NodeCache.Core.Tests.Upstream;
@@ -5,9 +6,9 @@ namespace NodeCache.Core.Tests.Upstream;
 public sealed class CredentialStoreTests : IDisposable
 {
     private const string Secret = "Sup3r:S3cret";
-    private readonly string _folder = Directory.CreateTempSubdirectory("nodecache-credentials-").FullName;
+    private readonly TempFolder _folder = TempFolder.Create("credentials");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public void A_file_holds_username_colon_password_and_its_trailing_newline_is_not_part_of_the_password()
@@ -23,7 +24,7 @@ public sealed class CredentialStoreTests : IDisposable
     [Fact]
     public void A_folder_holds_username_and_password_files_as_a_mounted_kubernetes_secret()
     {
-        var secret = Path.Combine(_folder, "secret");
+        var secret = _folder.Combine("secret");
         Directory.CreateDirectory(secret);
         File.WriteAllText(Path.Combine(secret, "username"), "robot$nodecache");
         File.WriteAllText(Path.Combine(secret, "password"), Secret);
@@ -80,7 +81,7 @@ public sealed class CredentialStoreTests : IDisposable
     [Fact]
     public void A_missing_file_fails_with_a_message_naming_host_and_path()
     {
-        var missing = Path.Combine(_folder, "absent.txt");
+        var missing = _folder.Combine("absent.txt");
 
         var error = Assert.Throws<IOException>(() => CredentialStore.Parse([$"harbor.example={missing}"]));
 
@@ -92,7 +93,7 @@ public sealed class CredentialStoreTests : IDisposable
     [Fact]
     public void A_folder_without_a_password_file_fails_naming_the_missing_file()
     {
-        var secret = Path.Combine(_folder, "half");
+        var secret = _folder.Combine("half");
         Directory.CreateDirectory(secret);
         File.WriteAllText(Path.Combine(secret, "username"), "robot");
 
@@ -153,7 +154,7 @@ public sealed class CredentialStoreTests : IDisposable
 
     private string Write(string name, string content)
     {
-        var path = Path.Combine(_folder, name);
+        var path = _folder.Combine(name);
         File.WriteAllText(path, content);
         return path;
     }

@@ -1,23 +1,26 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using NodeCache.Core.Tests.Upstream.Support;
+using NodeCache.Testing;
 using NodeCache.Upstream;
 
 namespace NodeCache.Core.Tests.Upstream;
 
 public sealed class TlsTests : IDisposable
 {
-    private readonly string _bundle = Path.Combine(Path.GetTempPath(), $"nodecache-ca-{Guid.NewGuid():N}.pem");
+    private readonly TempFolder _folder = TempFolder.Create("ca-bundle");
 
-    public void Dispose() => File.Delete(_bundle);
+    private string Bundle => _folder.Combine("ca.pem");
+
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public async Task A_registry_signed_by_a_private_CA_is_trusted_with_the_CA_bundle()
     {
         using var certificates = TestCertificates.Create(IPAddress.Loopback);
-        await File.WriteAllTextAsync(_bundle, certificates.CaPem);
+        await File.WriteAllTextAsync(Bundle, certificates.CaPem);
         await using var registry = await LoopbackServer.StartAsync(context => context.Response.WriteAsync("ok"), certificates.Server);
-        using var client = TestUpstream.Client(options: TestUpstream.Options with { CaBundlePath = _bundle });
+        using var client = TestUpstream.Client(options: TestUpstream.Options with { CaBundlePath = Bundle });
 
         using var response = await client.SendAsync(TestUpstream.Manifest(TestUpstream.Route(registry)), default);
 
@@ -42,9 +45,9 @@ public sealed class TlsTests : IDisposable
     public async Task The_CA_bundle_does_not_excuse_a_certificate_for_another_name()
     {
         using var certificates = TestCertificates.Create(serverIp: null);
-        await File.WriteAllTextAsync(_bundle, certificates.CaPem);
+        await File.WriteAllTextAsync(Bundle, certificates.CaPem);
         await using var registry = await LoopbackServer.StartAsync(context => context.Response.WriteAsync("ok"), certificates.Server);
-        using var client = TestUpstream.Client(options: TestUpstream.Options with { CaBundlePath = _bundle });
+        using var client = TestUpstream.Client(options: TestUpstream.Options with { CaBundlePath = Bundle });
 
         using var response = await client.SendAsync(TestUpstream.Manifest(TestUpstream.Route(registry)), default);
 
@@ -54,8 +57,8 @@ public sealed class TlsTests : IDisposable
     [Fact]
     public void A_missing_CA_bundle_fails_at_construction_naming_the_path()
     {
-        var error = Assert.Throws<IOException>(() => TestUpstream.Client(options: TestUpstream.Options with { CaBundlePath = _bundle }));
+        var error = Assert.Throws<IOException>(() => TestUpstream.Client(options: TestUpstream.Options with { CaBundlePath = Bundle }));
 
-        Assert.Contains(_bundle, error.Message, StringComparison.Ordinal);
+        Assert.Contains(Bundle, error.Message, StringComparison.Ordinal);
     }
 }
