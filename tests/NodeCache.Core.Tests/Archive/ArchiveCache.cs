@@ -3,7 +3,6 @@ using NodeCache.Archive;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 using NodeCache.Store.Index;
-using NodeCache.Store.Tests;
 using NodeCache.Telemetry;
 using NodeCache.Testing;
 

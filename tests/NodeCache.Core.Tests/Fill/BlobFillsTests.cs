@@ -1,9 +1,8 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
-using NodeCache.Core.Tests.Upstream.Support;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Fill;
 using NodeCache.Oci;
-using NodeCache.Store.Tests;
 using NodeCache.Telemetry;
 
 namespace NodeCache.Core.Tests.Fill;

@@ -1,7 +1,7 @@
 using System.Net;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Mirror;
 using NodeCache.Oci;
-using NodeCache.Store.Tests;
 using NodeCache.Testing;
 
 namespace NodeCache.Core.Tests.Mirror;

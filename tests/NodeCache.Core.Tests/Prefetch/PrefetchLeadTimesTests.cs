@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Prefetch;
-using NodeCache.Store.Tests;
 using NodeCache.Telemetry;
 
 namespace NodeCache.Core.Tests.Prefetch;

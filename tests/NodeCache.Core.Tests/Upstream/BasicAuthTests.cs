@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http;
-using NodeCache.Core.Tests.Upstream.Support;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Upstream;
 
 namespace NodeCache.Core.Tests.Upstream;

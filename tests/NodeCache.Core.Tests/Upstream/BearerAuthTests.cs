@@ -1,6 +1,5 @@
 using System.Net;
-using NodeCache.Core.Tests.Upstream.Support;
-using NodeCache.Store.Tests;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Upstream;
 
 namespace NodeCache.Core.Tests.Upstream;

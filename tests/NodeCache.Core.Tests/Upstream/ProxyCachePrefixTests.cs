@@ -1,4 +1,4 @@
-using NodeCache.Core.Tests.Upstream.Support;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Upstream;
 
 namespace NodeCache.Core.Tests.Upstream;

@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
-using NodeCache.Core.Tests.Upstream.Support;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Upstream;
 
 namespace NodeCache.Core.Tests.Upstream;

@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Store.Index;
 using NodeCache.Testing;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Store.Index;
 
 public sealed class CacheIndexTests : IDisposable
 {

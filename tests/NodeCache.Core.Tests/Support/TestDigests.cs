@@ -1,7 +1,7 @@
 using System.Text;
 using NodeCache.Oci;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Support;
 
 internal static class TestDigests
 {

@@ -1,9 +1,8 @@
 using Microsoft.AspNetCore.Http;
 using NodeCache.Oci;
-using NodeCache.Store.Tests;
 using NodeCache.Upstream;
 
-namespace NodeCache.Core.Tests.Upstream.Support;
+namespace NodeCache.Core.Tests.Support;
 
 /// <summary>The requests, routes and client settings the client tests share.</summary>
 internal static class TestUpstream

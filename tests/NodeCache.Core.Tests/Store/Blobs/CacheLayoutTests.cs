@@ -1,8 +1,9 @@
+using NodeCache.Core.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 using NodeCache.Testing;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Store.Blobs;
 
 public sealed class CacheLayoutTests : IDisposable
 {

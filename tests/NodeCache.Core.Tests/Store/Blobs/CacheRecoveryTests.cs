@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Store.Blobs;
 
 public sealed class CacheRecoveryTests : IDisposable
 {

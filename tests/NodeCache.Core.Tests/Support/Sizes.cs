@@ -1,6 +1,6 @@
 using NodeCache.Store.Index;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Support;
 
 internal static class Sizes
 {

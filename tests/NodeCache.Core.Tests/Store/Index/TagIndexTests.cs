@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Store.Index;
 using NodeCache.Testing;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Store.Index;
 
 public sealed class TagIndexTests : IDisposable
 {

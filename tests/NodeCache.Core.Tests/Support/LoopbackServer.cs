@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace NodeCache.Core.Tests.Upstream.Support;
+namespace NodeCache.Core.Tests.Support;
 
 /// <summary>What a loopback server saw of one request.</summary>
 internal sealed record ReceivedRequest(string Method, string Path, string Query, string? Authorization, string? Accept, string? Range, string? UserAgent)

@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace NodeCache.Core.Tests.Upstream.Support;
+namespace NodeCache.Core.Tests.Support;
 
 /// <summary>A private CA and a server certificate it signed, made fresh for a test.</summary>
 internal sealed class TestCertificates : IDisposable

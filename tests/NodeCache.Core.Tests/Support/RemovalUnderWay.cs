@@ -1,7 +1,7 @@
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Support;
 
 /// <summary>
 /// An eviction of one blob held open mid-way, as <c>BlobStore.Remove</c> runs it in one go: marked as being removed (its

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace NodeCache.Core.Tests.Upstream.Support;
+namespace NodeCache.Core.Tests.Support;
 
 /// <summary>
 /// A registry behind distribution's token auth, as Harbor runs it: a registry server that answers 401 with a Bearer challenge

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Store.Blobs;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Store.Blobs;
 
 public sealed class BlobScrubTests : IDisposable
 {

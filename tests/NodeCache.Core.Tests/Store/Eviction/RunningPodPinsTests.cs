@@ -1,7 +1,8 @@
+using NodeCache.Core.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Store.Eviction;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Store.Eviction;
 
 public sealed class RunningPodPinsTests : IDisposable
 {

@@ -7,7 +7,7 @@ using NodeCache.Store.Images;
 using NodeCache.Store.Index;
 using NodeCache.Testing;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Support;
 
 /// <summary>A real cache on disk (layout, FASTER index, store, pins) in a temp folder, with a clock the test moves.</summary>
 internal sealed class CacheFolder : IDisposable

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace NodeCache.Core.Tests.Upstream.Support;
+namespace NodeCache.Core.Tests.Support;
 
 /// <summary>A loopback URL where nothing listens: a port the system just handed out and took back.</summary>
 internal static class ClosedPort

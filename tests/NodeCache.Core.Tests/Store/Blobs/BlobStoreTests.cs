@@ -1,11 +1,12 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
+using NodeCache.Core.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 using NodeCache.Store.Index;
 using NodeCache.Testing;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Store.Blobs;
 
 public sealed class BlobStoreTests : IDisposable
 {

@@ -1,4 +1,4 @@
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Support;
 
 /// <summary>A clock that moves only when a test moves it; timers stay real, so backoff delays still elapse.</summary>
 internal sealed class ManualTime(DateTimeOffset now) : TimeProvider

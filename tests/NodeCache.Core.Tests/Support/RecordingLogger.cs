@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Support;
 
 /// <summary>Keeps every message at every level, with its structured values and exception, for tests that specify what gets logged.</summary>
 internal sealed class RecordingLogger : ILogger

@@ -1,9 +1,10 @@
+using NodeCache.Core.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 using NodeCache.Store.Eviction;
 using NodeCache.Store.Index;
 
-namespace NodeCache.Store.Tests;
+namespace NodeCache.Core.Tests.Store.Eviction;
 
 public sealed class BlobEvictionTests : IDisposable
 {
