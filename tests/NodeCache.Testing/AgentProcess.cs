@@ -1,27 +1,34 @@
 using System.Diagnostics;
 using System.Net;
+using NodeCache.Testing.Cluster;
 
 namespace NodeCache.Testing;
 
 /// <summary>
 /// The real <c>nodecache-agent</c>, run from the test output folder (the test project references the agent project,
 /// so its build lands there) with <c>--listen 127.0.0.1:&lt;port&gt; --cache-dir &lt;temp&gt;</c> and the test's
-/// own arguments. Its output is captured for assertions and for the messages of failed waits.
+/// own arguments. Its output is captured for assertions and for the messages of failed waits. On a machine of a
+/// <see cref="NodeNetwork"/> it runs inside that namespace and listens on the node's own <c>127.0.0.1:5050</c>, as on a node.
 /// </summary>
 public sealed class AgentProcess : IAsyncDisposable
 {
     public const string AssemblyName = "nodecache-agent";
 
+    /// <summary>The port an agent in a machine's namespace listens on, as the chart's agent does on every node.</summary>
+    public const int NodePort = 5050;
+
     private static readonly TimeSpan DefaultReadyTimeout = TimeSpan.FromSeconds(30);
 
     private readonly TempFolder _folder;
     private readonly CapturedOutput _output;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly HttpClient _http;
     private ChildProcess _process = null!;
 
-    private AgentProcess(TempFolder folder, int port, string cacheDir, IReadOnlyList<string> extraArguments)
+    private AgentProcess(TempFolder folder, int port, string cacheDir, IReadOnlyList<string> extraArguments, NetworkNamespace? machine)
     {
         _folder = folder;
+        Machine = machine;
+        _http = new HttpClient(CreateHandler()) { Timeout = TimeSpan.FromSeconds(5) };
         HostPort = $"127.0.0.1:{port}";
         BaseUri = new Uri($"http://{HostPort}/");
         CacheDir = cacheDir;
@@ -35,6 +42,9 @@ public sealed class AgentProcess : IAsyncDisposable
     }
 
     public Uri BaseUri { get; }
+
+    /// <summary>The machine whose namespace the agent runs in; null on this process's own loopback.</summary>
+    public NetworkNamespace? Machine { get; }
 
     /// <summary><c>127.0.0.1:port</c>, the form hosts.toml mirror URLs and <c>--listen</c> use.</summary>
     public string HostPort { get; }
@@ -65,19 +75,23 @@ public sealed class AgentProcess : IAsyncDisposable
     public static string[] Upstream(string registryHost, Uri upstream) =>
         ["--upstream", $"{registryHost}={upstream.ToString().TrimEnd('/')}"];
 
-    /// <summary>Launches the agent without waiting for it to be ready; <paramref name="cacheDir"/> reuses a cache left by an earlier agent.</summary>
-    public static AgentProcess Launch(IEnumerable<string> arguments, string? cacheDir = null)
+    /// <summary>
+    /// Launches the agent without waiting for it to be ready; <paramref name="cacheDir"/> reuses a cache left by an earlier
+    /// agent, and <paramref name="machine"/> runs it inside that machine's namespace on <c>127.0.0.1:5050</c>.
+    /// </summary>
+    public static AgentProcess Launch(IEnumerable<string> arguments, string? cacheDir = null, NetworkNamespace? machine = null)
     {
         var folder = TempFolder.Create("agent");
-        var agent = new AgentProcess(folder, LoopbackPort.Next(), cacheDir ?? folder.Combine("cache", create: true), [.. arguments]);
+        var port = machine is null ? LoopbackPort.Next() : NodePort;
+        var agent = new AgentProcess(folder, port, cacheDir ?? folder.Combine("cache", create: true), [.. arguments], machine);
         agent.Run();
         return agent;
     }
 
     /// <summary>Launches the agent and waits until <c>/readyz</c> answers 200.</summary>
-    public static async Task<AgentProcess> StartAsync(IEnumerable<string> arguments, string? cacheDir = null, CancellationToken cancellationToken = default)
+    public static async Task<AgentProcess> StartAsync(IEnumerable<string> arguments, string? cacheDir = null, NetworkNamespace? machine = null, CancellationToken cancellationToken = default)
     {
-        var agent = Launch(arguments, cacheDir);
+        var agent = Launch(arguments, cacheDir, machine);
         try
         {
             await agent.WaitReadyAsync(cancellationToken: cancellationToken);
@@ -146,6 +160,9 @@ public sealed class AgentProcess : IAsyncDisposable
         await WaitReadyAsync(cancellationToken: cancellationToken);
     }
 
+    /// <summary>A handler for clients of this agent: one whose connections start in the agent's namespace when it runs in one.</summary>
+    public HttpMessageHandler CreateHandler() => Machine?.CreateHandler() ?? new SocketsHttpHandler();
+
     public string LogTail(int lines = 60) =>
         $"--- nodecache-agent output ({string.Join(' ', Arguments)}; {LogPath})\n{_output.Tail(lines)}";
 
@@ -166,9 +183,14 @@ public sealed class AgentProcess : IAsyncDisposable
         {
             throw new InvalidOperationException($"{AssemblyPath} not found: build the solution (tests/run does) so the agent lands beside the tests");
         }
+        string[] command = [DotnetHost(), "exec", AssemblyPath, .. Arguments];
+        if (Machine is not null)
+        {
+            command = [.. Machine.Command(command[0], command[1..])];
+        }
         _process = ChildProcess.Start(
-            DotnetHost(),
-            ["exec", AssemblyPath, .. Arguments],
+            command[0],
+            command[1..],
             _output,
             // Plain output: no ANSI colours in what tests read, and no telemetry from a test run.
             new Dictionary<string, string>

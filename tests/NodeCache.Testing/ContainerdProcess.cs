@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
+using NodeCache.Testing.Cluster;
 using NodeCache.Testing.Cri;
 
 namespace NodeCache.Testing;
@@ -9,7 +10,8 @@ namespace NodeCache.Testing;
 /// <summary>
 /// A private containerd (root, state, socket and hosts.toml folder all in one temp folder) with the CRI plugin and
 /// the overlayfs snapshotter, pulling the way a node does: <c>ctr images pull --hosts-dir</c>, and the kubelet's
-/// <c>runtime.v1.ImageService/PullImage</c> over the Unix socket.
+/// <c>runtime.v1.ImageService/PullImage</c> over the Unix socket. On a machine of a <see cref="NodeNetwork"/>, containerd and
+/// ctr (which fetches in its own process) run inside its namespace, so the node's <c>127.0.0.1</c> is the one they dial.
 /// </summary>
 public sealed class ContainerdProcess : IAsyncDisposable
 {
@@ -24,13 +26,15 @@ public sealed class ContainerdProcess : IAsyncDisposable
 
     private readonly TempFolder _folder;
     private readonly string _ctr;
+    private readonly NetworkNamespace? _machine;
     private readonly CapturedOutput _output;
     private ChildProcess _process = null!;
     private GrpcChannel? _channel;
 
-    private ContainerdProcess(TempFolder folder)
+    private ContainerdProcess(TempFolder folder, NetworkNamespace? machine)
     {
         _folder = folder;
+        _machine = machine;
         _ctr = RequiredTools.Ctr;
         Root = folder.Combine("root", create: true);
         State = folder.Combine("state", create: true);
@@ -57,10 +61,11 @@ public sealed class ContainerdProcess : IAsyncDisposable
 
     public int Pid => _process.Pid;
 
-    public static async Task<ContainerdProcess> StartAsync(CancellationToken cancellationToken = default)
+    /// <param name="machine">Run containerd, and every ctr command, inside this machine's namespace.</param>
+    public static async Task<ContainerdProcess> StartAsync(NetworkNamespace? machine = null, CancellationToken cancellationToken = default)
     {
         RequiredTools.RequireRoot("containerd");
-        var containerd = new ContainerdProcess(TempFolder.Create("ctrd"));
+        var containerd = new ContainerdProcess(TempFolder.Create("ctrd"), machine);
         try
         {
             await containerd.LaunchAsync(cancellationToken);
@@ -227,7 +232,8 @@ public sealed class ContainerdProcess : IAsyncDisposable
 
     private async Task LaunchAsync(CancellationToken cancellationToken)
     {
-        _process = ChildProcess.Start(RequiredTools.Containerd, ["--config", ConfigPath, "--log-level", "info"], _output);
+        var command = InMachine(RequiredTools.Containerd, ["--config", ConfigPath, "--log-level", "info"]);
+        _process = ChildProcess.Start(command[0], command[1..], _output);
         var clock = Stopwatch.StartNew();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(StartTimeout);
@@ -260,8 +266,14 @@ public sealed class ContainerdProcess : IAsyncDisposable
         }
     }
 
-    private Task<ToolRun> CtrAsync(string @namespace, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken) =>
-        ToolRun.RunAsync(_ctr, ["--address", SocketPath, "--namespace", @namespace, .. arguments], timeout, cancellationToken);
+    private Task<ToolRun> CtrAsync(string @namespace, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var command = InMachine(_ctr, ["--address", SocketPath, "--namespace", @namespace, .. arguments]);
+        return ToolRun.RunAsync(command[0], command[1..], timeout, cancellationToken);
+    }
+
+    private string[] InMachine(string fileName, string[] arguments) =>
+        _machine is null ? [fileName, .. arguments] : [.. _machine.Command(fileName, arguments)];
 
     private async Task RemoveAllContentAsync(string @namespace, CancellationToken cancellationToken)
     {

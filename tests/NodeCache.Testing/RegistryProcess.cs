@@ -1,17 +1,23 @@
 using System.Net;
 using NodeCache.Oci;
+using NodeCache.Testing.Cluster;
 
 namespace NodeCache.Testing;
 
 /// <summary>
 /// The real CNCF distribution registry (<c>docker-registry serve</c>) on 127.0.0.1, with filesystem storage in a
 /// temp folder, JSON logs on stderr, deletes enabled, and optionally token auth against a <see cref="TokenServer"/>.
-/// Requests it completed are read back from its log, which is what upstream-traffic assertions count.
+/// Requests it completed are read back from its log, which is what upstream-traffic assertions count. On a machine of a
+/// <see cref="NodeNetwork"/> it runs inside that namespace on the machine's address, port <see cref="MachinePort"/>: Harbor
+/// behind its own link.
 /// </summary>
 public sealed class RegistryProcess : IAsyncDisposable
 {
     // Requests whose URI carries this are the fixture's own (readiness polls, log sentinels) and are not reported.
     private const string SentinelMarker = "nodecache-log-sentinel";
+
+    /// <summary>The port of a registry on a machine's address.</summary>
+    public const int MachinePort = 5000;
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
 
@@ -19,6 +25,7 @@ public sealed class RegistryProcess : IAsyncDisposable
     private readonly TokenServer? _tokens;
     private readonly TestCertificateAuthority? _tls;
     private readonly Uri? _proxyOf;
+    private readonly NetworkNamespace? _machine;
     private readonly string _configPath;
     private readonly HttpClient _http;
     private readonly List<RegistryRequest> _requests = [];
@@ -26,25 +33,26 @@ public sealed class RegistryProcess : IAsyncDisposable
     private ChildProcess _process = null!;
     private int _parsedLines;
 
-    private RegistryProcess(TempFolder folder, TokenServer? tokens, TestCertificateAuthority? tls, Uri? proxyOf, int port)
+    private RegistryProcess(TempFolder folder, TokenServer? tokens, TestCertificateAuthority? tls, Uri? proxyOf, int port, NetworkNamespace? machine)
     {
         _folder = folder;
         _tokens = tokens;
         _tls = tls;
         _proxyOf = proxyOf;
+        _machine = machine;
         _http = new HttpClient(CreateHandler()) { Timeout = TimeSpan.FromSeconds(10) };
-        HostPort = $"127.0.0.1:{port}";
+        HostPort = $"{machine?.Address ?? IPAddress.Loopback}:{port}";
         BaseUri = new Uri($"{(tls is null ? "http" : "https")}://{HostPort}/");
         StorageDirectory = folder.Combine("storage", create: true);
         LogPath = folder.Combine("registry.log");
         _configPath = folder.Combine("config.yml");
         _output = new CapturedOutput(LogPath);
-        File.WriteAllText(_configPath, Config(port));
+        File.WriteAllText(_configPath, Config());
     }
 
     public Uri BaseUri { get; }
 
-    /// <summary><c>127.0.0.1:port</c>, as image references and hosts.toml name the registry.</summary>
+    /// <summary><c>127.0.0.1:port</c> (or the machine's address), as image references and hosts.toml name the registry.</summary>
     public string HostPort { get; }
 
     public string StorageDirectory { get; }
@@ -60,11 +68,14 @@ public sealed class RegistryProcess : IAsyncDisposable
     /// <param name="tls">Serve HTTPS with this CA's server certificate instead of plain HTTP.</param>
     /// <param name="proxyOf">Run as a pull-through cache of this registry (the peer a user would pick instead of the agent).
     /// It then logs only warnings, so its log costs nothing on measured cores, and its requests are not counted.</param>
-    public static async Task<RegistryProcess> StartAsync(TokenServer? tokens = null, TestCertificateAuthority? tls = null, Uri? proxyOf = null, CancellationToken cancellationToken = default)
+    /// <param name="machine">Run inside this machine's namespace, on its address (this process reaches it over the bridge).</param>
+    public static async Task<RegistryProcess> StartAsync(
+        TokenServer? tokens = null, TestCertificateAuthority? tls = null, Uri? proxyOf = null, NetworkNamespace? machine = null, CancellationToken cancellationToken = default)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var registry = new RegistryProcess(TempFolder.Create(proxyOf is null ? "registry" : "registry-proxy"), tokens, tls, proxyOf, LoopbackPort.Next());
+            var port = machine is null ? LoopbackPort.Next() : MachinePort;
+            var registry = new RegistryProcess(TempFolder.Create(proxyOf is null ? "registry" : "registry-proxy"), tokens, tls, proxyOf, port, machine);
             try
             {
                 await registry.LaunchAsync(cancellationToken);
@@ -203,7 +214,12 @@ public sealed class RegistryProcess : IAsyncDisposable
         {
             await _process.DisposeAsync();
         }
-        _process = ChildProcess.Start(RequiredTools.DockerRegistry, ["serve", _configPath], _output);
+        string[] command = [RequiredTools.DockerRegistry, "serve", _configPath];
+        if (_machine is not null)
+        {
+            command = [.. _machine.Command(command[0], command[1..])];
+        }
+        _process = ChildProcess.Start(command[0], command[1..], _output);
         var deadline = DateTime.UtcNow + StartTimeout;
         while (true)
         {
@@ -232,7 +248,7 @@ public sealed class RegistryProcess : IAsyncDisposable
         }
     }
 
-    private string Config(int port)
+    private string Config()
     {
         var auth = _tokens is null
             ? ""
@@ -273,7 +289,7 @@ public sealed class RegistryProcess : IAsyncDisposable
                 uploadpurging:
                   enabled: false
             http:
-              addr: 127.0.0.1:{port}
+              addr: {HostPort}
               secret: {Guid.NewGuid():N}
             {tls}
             {auth}

@@ -17,9 +17,10 @@ public enum RegistryRoute
 
 /// <summary>
 /// One request the registry answered, read back from its JSON log (<c>http.request.method</c>,
-/// <c>http.request.uri</c>, <c>http.response.status</c>; a 401 from token auth is logged without a status).
+/// <c>http.request.uri</c>, <c>http.response.status</c>; a 401 from token auth is logged without a status), with the
+/// body bytes it wrote (<c>http.response.written</c>) and the client's address and user agent.
 /// </summary>
-public sealed partial record RegistryRequest(string Method, string Uri, int Status, DateTimeOffset At)
+public sealed partial record RegistryRequest(string Method, string Uri, int Status, DateTimeOffset At, long Written = 0, string? RemoteAddress = null, string? UserAgent = null)
 {
     public string Path => Uri.Split('?', 2)[0];
 
@@ -65,7 +66,13 @@ public sealed partial record RegistryRequest(string Method, string Uri, int Stat
                 return null;
             }
             var at = root.TryGetProperty("time", out var time) && time.TryGetDateTimeOffset(out var parsed) ? parsed : DateTimeOffset.UtcNow;
-            return new RegistryRequest(method.GetString()!, uri.GetString()!, code, at);
+            var written = root.TryGetProperty("http.response.written", out var bytes) && bytes.ValueKind == JsonValueKind.Number ? bytes.GetInt64() : 0;
+            // host:port of the client's connection; the host alone is what tells one machine from another.
+            var remote = root.TryGetProperty("http.request.remoteaddr", out var address) && address.GetString() is { } hostPort
+                ? (hostPort.LastIndexOf(':') is > 0 and var colon ? hostPort[..colon] : hostPort)
+                : null;
+            var agent = root.TryGetProperty("http.request.useragent", out var userAgent) ? userAgent.GetString() : null;
+            return new RegistryRequest(method.GetString()!, uri.GetString()!, code, at, written, remote, agent);
         }
         catch (JsonException)
         {

@@ -34,7 +34,7 @@ internal static class ContainerdPull
         var mirrored = image.Reference(Testbed.RegistryHost);
         var direct = image.Reference(DirectHost);
 
-        await using var containerd = await ContainerdProcess.StartAsync(cancellationToken);
+        await using var containerd = await ContainerdProcess.StartAsync(cancellationToken: cancellationToken);
         containerd.WriteHosts(DirectHost, upstreamUrl);
         for (var repetition = 0; repetition < settings.Repetitions; repetition++)
         {

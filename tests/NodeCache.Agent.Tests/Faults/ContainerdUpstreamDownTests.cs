@@ -23,7 +23,7 @@ public sealed class ContainerdUpstreamDownTests(FaultTable table, ITestOutputHel
         await OciPusher.For(registry).PushAsync(uncached, cancellationToken);
         await using var proxy = await FaultProxy.StartAsync(registry.BaseUri, cancellationToken);
         await using var agent = await AgentProcess.StartAsync(AgentProcess.Upstream(Harbor, proxy.BaseUri), cancellationToken: cancellationToken);
-        await using var containerd = await ContainerdProcess.StartAsync(cancellationToken);
+        await using var containerd = await ContainerdProcess.StartAsync(cancellationToken: cancellationToken);
         // The upstream is containerd's own fallback too: when it is down, only the agent can answer.
         containerd.WriteHosts(Harbor, proxy.BaseUri.ToString().TrimEnd('/'), agent.BaseUri.ToString().TrimEnd('/'));
         await containerd.PullAsync(cached.Reference(Harbor), cancellationToken: cancellationToken);

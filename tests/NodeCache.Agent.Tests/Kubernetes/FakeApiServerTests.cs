@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using NodeCache.Testing;
+using NodeCache.Testing.Cluster;
 using NodeCache.Testing.Kubernetes;
 
 namespace NodeCache.Agent.Tests.Kubernetes;
@@ -16,41 +16,50 @@ public sealed class FakeApiServerTests
         api.WriteKubeconfig(kubeconfig);
         api.Apply(KubernetesObjects.Pod("first", ["harbor.test/app:1"], "node-a"));
 
-        var info = new ProcessStartInfo(Kubectl.BinaryPath)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])["--kubeconfig", kubeconfig, "get", "pods", "--watch", "--output", "custom-columns=NAME:.metadata.name,NODE:.spec.nodeName,PHASE:.status.phase", "--no-headers"])
-        {
-            info.ArgumentList.Add(argument);
-        }
-        using var kubectl = Process.Start(info)!;
-        var stderr = kubectl.StandardError.ReadToEndAsync();
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            async Task<string> NextLineAsync() =>
-                (await kubectl.StandardOutput.ReadLineAsync(timeout.Token))?.Trim() ?? throw new InvalidOperationException($"kubectl ended: {await stderr}");
-            static string Columns(string line) => string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        await using var kubectl = KubectlWatch.Start(kubeconfig, "get", "pods", "--watch", "--output", "custom-columns=NAME:.metadata.name,NODE:.spec.nodeName,PHASE:.status.phase", "--no-headers");
 
-            Assert.Equal("first node-a Pending", Columns(await NextLineAsync()));
-            api.Apply(KubernetesObjects.Pod("second", ["harbor.test/app:1"]));
-            Assert.Equal("second <none> Pending", Columns(await NextLineAsync()));
-            api.Update("pods", "default", "second", pod => KubernetesObjects.Bind(pod, "node-b"));
-            Assert.Equal("second node-b Pending", Columns(await NextLineAsync()));
-            api.Update("pods", "default", "first", pod => KubernetesObjects.SetPhase(pod, "Running"));
-            Assert.Equal("first node-a Running", Columns(await NextLineAsync()));
+        Assert.Equal("first node-a Pending", await kubectl.NextLineAsync());
+        api.Apply(KubernetesObjects.Pod("second", ["harbor.test/app:1"]));
+        Assert.Equal("second <none> Pending", await kubectl.NextLineAsync());
+        api.Update("pods", "default", "second", pod => KubernetesObjects.Bind(pod, "node-b"));
+        Assert.Equal("second node-b Pending", await kubectl.NextLineAsync());
+        api.Update("pods", "default", "first", pod => KubernetesObjects.SetPhase(pod, "Running"));
+        Assert.Equal("first node-a Running", await kubectl.NextLineAsync());
 
-            var requests = api.Requests();
-            Assert.Contains(requests, r => r.StartsWith("GET /api/v1/namespaces/default/pods?", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal) && r.Contains("resourceVersion=", StringComparison.Ordinal));
-        }
-        finally
-        {
-            kubectl.Kill(entireProcessTree: true);
-            await kubectl.WaitForExitAsync();
-        }
+        var requests = api.Requests();
+        Assert.Contains(requests, r => r.StartsWith("GET /api/v1/namespaces/default/pods?", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal) && r.Contains("resourceVersion=", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Kubectl_watches_the_endpoint_slices_of_one_service_as_endpoints_turn_ready_spill_into_a_second_slice_and_leave()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        using var folder = TempFolder.Create("kubectl");
+        var kubeconfig = folder.Combine("kubeconfig");
+        api.WriteKubeconfig(kubeconfig);
+        var endpoints = new DaemonSetEndpoints(api, "nodecache", "nodecache", "peer", 5051, endpointsPerSlice: 2);
+        var other = new DaemonSetEndpoints(api, "nodecache", "other", "http", 80);
+        other.Set(new SliceEndpoint("198.18.0.99", "node-9", null, "other-9", Ready: true));
+        endpoints.Set(new SliceEndpoint("198.18.0.11", "node-1", "zone-a", "nodecache-1", Ready: true));
+
+        await using var kubectl = KubectlWatch.Start(
+            kubeconfig, "get", "endpointslices", "--namespace", "nodecache", "--selector", "kubernetes.io/service-name=nodecache", "--watch", "--output-watch-events", "--no-headers",
+            // With --output-watch-events each line is a watch event: its type, and the slice under "object".
+            "--output", "custom-columns=EVENT:.type,NAME:.object.metadata.name,ADDRESSES:.object.endpoints[*].addresses[0],READY:.object.endpoints[*].conditions.ready,NODES:.object.endpoints[*].nodeName,PORT:.object.ports[0].port");
+
+        Assert.Equal("ADDED nodecache-00000 198.18.0.11 true node-1 5051", await kubectl.NextLineAsync());
+        endpoints.Set(new SliceEndpoint("198.18.0.12", "node-2", "zone-a", "nodecache-2", Ready: false));
+        Assert.Equal("MODIFIED nodecache-00000 198.18.0.11,198.18.0.12 true,false node-1,node-2 5051", await kubectl.NextLineAsync());
+        endpoints.Set(new SliceEndpoint("198.18.0.12", "node-2", "zone-a", "nodecache-2", Ready: true));
+        Assert.Equal("MODIFIED nodecache-00000 198.18.0.11,198.18.0.12 true,true node-1,node-2 5051", await kubectl.NextLineAsync());
+        endpoints.Set(new SliceEndpoint("198.18.0.13", "node-3", "zone-b", "nodecache-3", Ready: true));
+        Assert.Equal("ADDED nodecache-00001 198.18.0.13 true node-3 5051", await kubectl.NextLineAsync());
+        endpoints.Remove("node-3");
+        Assert.Equal("DELETED nodecache-00001 198.18.0.13 true node-3 5051", await kubectl.NextLineAsync());
+
+        var service = await ToolRun.RunAsync(Kubectl.BinaryPath, ["--kubeconfig", kubeconfig, "get", "service", "nodecache", "--namespace", "nodecache", "--output", "jsonpath={.spec.clusterIP}"], TimeSpan.FromSeconds(30));
+        Assert.Equal("None", service.EnsureSucceeded().Stdout.Trim());
+        Assert.Contains(api.Requests(), r => r.StartsWith("GET /apis/discovery.k8s.io/v1/namespaces/nodecache/endpointslices?", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal));
     }
 
     [Fact]

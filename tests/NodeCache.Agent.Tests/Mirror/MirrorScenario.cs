@@ -83,7 +83,7 @@ internal sealed class MirrorScenario : IAsyncDisposable
             scenario.Agent = await AgentProcess.StartAsync(
                 [.. AgentProcess.Upstream(Namespace, proxy?.BaseUri ?? registry.BaseUri), "--connect-timeout", "1s", .. agentArguments],
                 cacheDir,
-                cancellationToken);
+                cancellationToken: cancellationToken);
             return scenario;
         }
         catch

@@ -18,10 +18,11 @@ internal static class Discovery
         {
             ["kind"] = "APIGroupList",
             ["apiVersion"] = "v1",
-            ["groups"] = new JsonArray(Group("apps", "v1"), Group("nodecache.io", "v1alpha1")),
+            ["groups"] = new JsonArray(Group("apps", "v1"), Group("discovery.k8s.io", "v1"), Group("nodecache.io", "v1alpha1")),
         },
         "api/v1" => ResourceList("v1"),
         "apis/apps/v1" => ResourceList("apps/v1"),
+        "apis/discovery.k8s.io/v1" => ResourceList("discovery.k8s.io/v1"),
         "apis/nodecache.io/v1alpha1" => ResourceList("nodecache.io/v1alpha1"),
         _ => null,
     };

@@ -48,10 +48,11 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>How often an idle watch that allows bookmarks gets one.</summary>
     public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    public static async Task<FakeApiServer> StartAsync()
+    /// <param name="address">Where to listen (a free port): 127.0.0.1 unless told, e.g. the bridge of a <see cref="Cluster.NodeNetwork"/>, where its namespaces reach it.</param>
+    public static async Task<FakeApiServer> StartAsync(System.Net.IPAddress? address = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://{address ?? System.Net.IPAddress.Loopback}:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var server = new FakeApiServer(app);

@@ -151,5 +151,68 @@ public static class KubernetesObjects
         ["imagePullSecrets"] = new JsonArray([.. pullSecrets.Select(s => (JsonNode)new JsonObject { ["name"] = s })]),
     };
 
+    /// <summary>A headless Service (<c>clusterIP: None</c>) selecting the pods labelled <c>app=&lt;selectorApp&gt;</c>, with one named TCP port.</summary>
+    public static JsonObject HeadlessService(string name, string @namespace, string selectorApp, string portName, int port) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Service",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
+        ["spec"] = new JsonObject
+        {
+            ["clusterIP"] = "None",
+            ["selector"] = new JsonObject { ["app"] = selectorApp },
+            ["ports"] = new JsonArray(new JsonObject { ["name"] = portName, ["port"] = port, ["targetPort"] = port, ["protocol"] = "TCP" }),
+            ["publishNotReadyAddresses"] = false,
+        },
+    };
+
+    /// <summary>
+    /// An EndpointSlice (<c>discovery.k8s.io/v1</c>) of <paramref name="service"/>, labelled and owned as the endpoint-slice
+    /// controller makes them: <c>kubernetes.io/service-name</c> names the Service, and every endpoint shares the slice's port.
+    /// </summary>
+    public static JsonObject EndpointSlice(string name, string @namespace, string service, string portName, int port, IEnumerable<SliceEndpoint> endpoints) => new()
+    {
+        ["apiVersion"] = "discovery.k8s.io/v1",
+        ["kind"] = "EndpointSlice",
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = name,
+            ["namespace"] = @namespace,
+            ["labels"] = new JsonObject
+            {
+                ["kubernetes.io/service-name"] = service,
+                ["endpointslice.kubernetes.io/managed-by"] = "endpointslice-controller.k8s.io",
+                ["service.kubernetes.io/headless"] = "",
+            },
+            ["ownerReferences"] = new JsonArray(new JsonObject
+            {
+                ["apiVersion"] = "v1",
+                ["kind"] = "Service",
+                ["name"] = service,
+                ["controller"] = true,
+                ["blockOwnerDeletion"] = true,
+            }),
+        },
+        ["addressType"] = "IPv4",
+        ["endpoints"] = new JsonArray([.. endpoints.Select(e => (JsonNode)Endpoint(e, @namespace))]),
+        ["ports"] = new JsonArray(new JsonObject { ["name"] = portName, ["port"] = port, ["protocol"] = "TCP" }),
+    };
+
+    private static JsonObject Endpoint(SliceEndpoint endpoint, string @namespace)
+    {
+        var entry = new JsonObject
+        {
+            ["addresses"] = new JsonArray(endpoint.Address),
+            ["conditions"] = new JsonObject { ["ready"] = endpoint.Ready, ["serving"] = endpoint.Serving, ["terminating"] = endpoint.Terminating },
+            ["nodeName"] = endpoint.NodeName,
+            ["targetRef"] = new JsonObject { ["kind"] = "Pod", ["namespace"] = @namespace, ["name"] = endpoint.PodName },
+        };
+        if (endpoint.Zone is not null)
+        {
+            entry["zone"] = endpoint.Zone;
+        }
+        return entry;
+    }
+
     private static JsonObject Container(string name, string image) => new() { ["name"] = name, ["image"] = image };
 }

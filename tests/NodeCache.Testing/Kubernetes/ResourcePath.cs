@@ -4,7 +4,7 @@ namespace NodeCache.Testing.Kubernetes;
 
 /// <summary>
 /// A request path decoded: <c>/api/v1[/namespaces/NS]/RESOURCE[/NAME[/status]]</c> or the same under <c>/apis/GROUP/VERSION</c>
-/// (<c>apps/v1</c>, and the <c>nodecache.io/v1alpha1</c> custom resources).
+/// (<c>apps/v1</c>, <c>discovery.k8s.io/v1</c>, and the <c>nodecache.io/v1alpha1</c> custom resources).
 /// </summary>
 internal sealed record ResourcePath(string ApiVersion, string Resource, string? Namespace, string? Name, string? Subresource = null)
 {
@@ -20,6 +20,8 @@ internal sealed record ResourcePath(string ApiVersion, string Resource, string? 
         ["daemonsets"] = ("DaemonSet", "apps/v1", true),
         ["replicasets"] = ("ReplicaSet", "apps/v1", true),
         ["imageprewarms"] = ("ImagePrewarm", "nodecache.io/v1alpha1", false),
+        ["services"] = ("Service", "v1", true),
+        ["endpointslices"] = ("EndpointSlice", "discovery.k8s.io/v1", true),
     };
 
     public string Kind => Resources[Resource].Kind;
