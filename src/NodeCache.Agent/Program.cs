@@ -92,7 +92,8 @@ services.AddSingleton(sp => new ListingResolver(
     sp.GetRequiredService<ILogger<ListingResolver>>()));
 services.AddSingleton<ManifestEndpoint>();
 services.AddSingleton<ListingEndpoint>();
-services.AddSingleton<BlobEndpoint>();
+services.AddSingleton<RegistryAdmission>();
+services.AddSingleton<BlobResponder>();
 services.AddSingleton<RegistryEndpoint>();
 services.AddSingleton<SendfileConnection>();
 services.AddHostedService<IndexCheckpoints>();

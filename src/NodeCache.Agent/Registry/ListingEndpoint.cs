@@ -6,18 +6,26 @@ using NodeCache.Upstream;
 namespace NodeCache.Agent.Registry;
 
 /// <summary>Serves <c>/v2/&lt;name&gt;/tags/list</c> and <c>/v2/&lt;name&gt;/referrers/&lt;digest&gt;</c> as the upstream answers them.</summary>
-internal sealed class ListingEndpoint(ListingResolver resolver, MirrorMetrics metrics)
+internal sealed class ListingEndpoint(ListingResolver resolver, RegistryAdmission admission, MirrorMetrics metrics)
 {
     private const string FiltersAppliedHeader = "OCI-Filters-Applied";
 
-    public async Task ServeAsync(HttpContext context, UpstreamRoute route, RepositoryName repository, RegistryObject kind, string subject)
+    public async Task ServeAsync(HttpContext context, RegistryRequest decoded)
     {
+        var kind = decoded.Resource == RegistryResource.TagList ? RegistryObject.TagList : RegistryObject.Referrers;
+        var metricKind = kind == RegistryObject.TagList ? "tags" : "referrers";
+        using var admitted = await admission.AdmitAsync(decoded, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
+        if (admitted.Refusal is { } refusal)
+        {
+            metrics.Request(metricKind, "error");
+            await OciErrorResponse.WriteAsync(context, refusal).ConfigureAwait(false);
+            return;
+        }
         var request = context.Request;
         var query = request.Query.Where(p => p.Key != "ns").SelectMany(p => p.Value.Select(v => new KeyValuePair<string, string>(p.Key, v ?? ""))).ToList();
         var accept = request.Headers.Accept.ToString();
-        var listing = new ListingRequest(kind, subject, query, string.IsNullOrEmpty(accept) ? null : accept);
-        var metricKind = kind == RegistryObject.TagList ? "tags" : "referrers";
-        var answer = await resolver.ResolveAsync(route, repository, listing, context.RequestAborted).ConfigureAwait(false);
+        var listing = new ListingRequest(kind, decoded.Reference, query, string.IsNullOrEmpty(accept) ? null : accept);
+        var answer = await resolver.ResolveAsync(decoded.Route, decoded.Repository, listing, context.RequestAborted).ConfigureAwait(false);
         if (answer.Listing is not { } found)
         {
             metrics.Request(metricKind, "error");

@@ -18,23 +18,36 @@ internal static class OciErrorResponse
 
     public static Task WriteAsync(HttpContext context, MirrorError error)
     {
+        var answer = Of(error);
         var response = context.Response;
-        response.StatusCode = (int)error.Status;
+        response.StatusCode = answer.Status;
+        response.ContentType = answer.ContentType;
+        if (answer.ReasonPhrase is { } reason && context.Features.Get<IHttpResponseFeature>() is { } feature)
+        {
+            feature.ReasonPhrase = reason;
+        }
+        response.ContentLength = answer.Body.Length;
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(answer.Body, context.RequestAborted).AsTask();
+    }
+
+    /// <summary>The status line, content type and body that answer <paramref name="error"/>, however the response is written.</summary>
+    public static OciErrorAnswer Of(MirrorError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var status = (int)error.Status;
         // An upstream's own error body (Harbor's policy message, say) is passed on as it is when it is the spec's format.
-        var passThrough = OciErrorBody.TryRead(error.UpstreamBody, out var upstreamMessage);
-        response.ContentType = passThrough ? error.UpstreamContentType ?? "application/json" : "application/json";
-        var body = passThrough ? error.UpstreamBody! : Serialize(error);
-        if (passThrough && upstreamMessage is not null && context.Features.Get<IHttpResponseFeature>() is { } feature)
+        if (OciErrorBody.TryRead(error.UpstreamBody, out var upstreamMessage))
         {
             // containerd resolves with HEAD, which has no body, and reports only the status line: the registry's message
             // (Harbor's policy text) travels in the reason phrase so that it reaches the kubelet's event.
-            feature.ReasonPhrase = ReasonPhrase.With(response.StatusCode, upstreamMessage);
+            return new OciErrorAnswer(
+                status, error.UpstreamContentType ?? "application/json", System.Text.Encoding.UTF8.GetBytes(error.UpstreamBody!),
+                upstreamMessage is null ? null : ReasonPhrase.With(status, upstreamMessage));
         }
-        response.ContentLength = System.Text.Encoding.UTF8.GetByteCount(body);
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.WriteAsync(body, context.RequestAborted);
+        return new OciErrorAnswer(status, "application/json", Serialize(error), null);
     }
 
-    private static string Serialize(MirrorError error)
+    private static byte[] Serialize(MirrorError error)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, WriterOptions))
@@ -48,6 +61,10 @@ internal static class OciErrorResponse
             json.WriteEndArray();
             json.WriteEndObject();
         }
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        return buffer.ToArray();
     }
 }
+
+/// <summary>An OCI error as it goes on the wire.</summary>
+/// <param name="ReasonPhrase">A reason phrase that carries the upstream's message; null for the standard one.</param>
+internal sealed record OciErrorAnswer(int Status, string ContentType, byte[] Body, string? ReasonPhrase);

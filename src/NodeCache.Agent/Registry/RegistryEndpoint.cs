@@ -13,8 +13,8 @@ namespace NodeCache.Agent.Registry;
 /// and hands manifests, blobs and listings (tags, referrers) to their endpoints. Anything it cannot serve fails fast, so containerd tries its next host.
 /// </summary>
 internal sealed class RegistryEndpoint(
-    UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobEndpoint blobs, ListingEndpoint listings, PrefetchLeadTimes leadTimes, PrivateImagePolicy privateImages,
-    PullTracker pulls, ILogger<RegistryEndpoint> logger)
+    UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobResponder blobs, ListingEndpoint listings, PrefetchLeadTimes leadTimes,
+    ILogger<RegistryEndpoint> logger)
 {
     public async Task HandleAsync(HttpContext context)
     {
@@ -38,17 +38,6 @@ internal sealed class RegistryEndpoint(
         }
     }
 
-    private async Task ServeInPullAsync(HttpContext context, RegistryRequest decoded)
-    {
-        using var pull = pulls.Begin(PullFeature.Peer(context.Connection.RemoteIpAddress), decoded.Route.Registry, decoded.Repository, decoded.Reference);
-        context.Features.Set(new PullFeature(pull));
-        await ServePermittedAsync(context, decoded).ConfigureAwait(false);
-        if (context.Response.StatusCode < 400)
-        {
-            pull.Succeeded();
-        }
-    }
-
     private Task DispatchAsync(HttpContext context)
     {
         var request = context.Request;
@@ -62,14 +51,14 @@ internal sealed class RegistryEndpoint(
         {
             if (decoded.Resource is RegistryResource.TagList or RegistryResource.Referrers)
             {
-                // A listing is no part of an image pull: it is checked as the repository's content is, and not tracked.
-                return ServePermittedAsync(context, decoded);
+                return listings.ServeAsync(context, decoded);
             }
-            if (decoded.Resource == RegistryResource.Manifest)
+            if (decoded.Resource == RegistryResource.Blob)
             {
-                leadTimes.Requested(decoded.Route.Registry, decoded.Repository, decoded.Reference);
+                return blobs.ServeAsync(decoded, new KestrelBlobResponse(context));
             }
-            return ServeInPullAsync(context, decoded);
+            leadTimes.Requested(decoded.Route.Registry, decoded.Repository, decoded.Reference);
+            return manifests.ServeAsync(context, decoded);
         }
         if (error is not null)
         {
@@ -86,36 +75,5 @@ internal sealed class RegistryEndpoint(
             default:
                 return OciErrorResponse.WriteAsync(context, HttpStatusCode.NotFound, OciErrorCode.NameUnknown, $"no registry API resource at /v2{request.Path}");
         }
-    }
-
-    private Task ServeAsync(HttpContext context, RegistryRequest request) => request.Resource switch
-    {
-        RegistryResource.Blob => blobs.ServeAsync(context, request.Route, request.Repository, Digest.Parse(request.Reference)),
-        RegistryResource.TagList => listings.ServeAsync(context, request.Route, request.Repository, RegistryObject.TagList, ""),
-        RegistryResource.Referrers => listings.ServeAsync(context, request.Route, request.Repository, RegistryObject.Referrers, request.Reference),
-        _ => manifests.ServeAsync(context, request.Route, request.Repository, request.Reference),
-    };
-
-    private Task ServePermittedAsync(HttpContext context, RegistryRequest request) =>
-        privateImages.IsKnownServable(request.Route.Registry, request.Repository) ? ServeAsync(context, request) : ServeCheckedAsync(context, request);
-
-    // A repository not known to be public is checked against the private-image policy first; a refusal sends containerd upstream.
-    private async Task ServeCheckedAsync(HttpContext context, RegistryRequest request)
-    {
-        // Privacy is the repository's: a listing is probed as a manifest of it, and a tag that is not there still tells a
-        // private repository (401 to an anonymous HEAD) from a public one (404).
-        var (kind, reference) = request.Resource switch
-        {
-            RegistryResource.Blob => (RegistryObject.Blob, request.Reference),
-            RegistryResource.Manifest => (RegistryObject.Manifest, request.Reference),
-            RegistryResource.Referrers => (RegistryObject.Manifest, request.Reference),
-            _ => (RegistryObject.Manifest, "latest"),
-        };
-        if (await privateImages.CheckAsync(request.Route, request.Repository, kind, reference, context.RequestAborted).ConfigureAwait(false) is { } refusal)
-        {
-            await OciErrorResponse.WriteAsync(context, refusal).ConfigureAwait(false);
-            return;
-        }
-        await ServeAsync(context, request).ConfigureAwait(false);
     }
 }

@@ -7,7 +7,8 @@ using NodeCache.Upstream;
 namespace NodeCache.Agent.Registry;
 
 /// <summary>A validated manifest, blob or listing request: where it goes upstream, for which repository, and what it names (empty for a tag list).</summary>
-internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute Route, RepositoryName Repository, string Reference)
+/// <param name="Digest">The reference parsed as a digest: always for a blob and a referrers listing, for a manifest asked for by digest.</param>
+internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute Route, RepositoryName Repository, string Reference, Digest? Digest)
 {
     /// <summary>
     /// Decodes a path under <c>/v2</c> and the <c>ns</c> containerd sent: the request, or the OCI error it deserves.
@@ -41,20 +42,21 @@ internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute 
             route = UpstreamRoute.CacheOnly(registry);
         }
         var reference = parsed.Reference;
-        if (parsed.Resource is RegistryResource.Blob or RegistryResource.Referrers && !Digest.TryParse(reference, out _))
+        var isDigest = Oci.Digest.TryParse(reference, out var digest);
+        if (parsed.Resource is RegistryResource.Blob or RegistryResource.Referrers && !isDigest)
         {
             error = new(HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}': expected sha256:<64 lowercase hex>");
             return false;
         }
-        if (parsed.Resource == RegistryResource.Manifest && (Digest.LooksLikeDigest(reference) ? !Digest.TryParse(reference, out _) : !Tag.IsValid(reference)))
+        if (parsed.Resource == RegistryResource.Manifest && (Oci.Digest.LooksLikeDigest(reference) ? !isDigest : !Tag.IsValid(reference)))
         {
             // A name no tag can have names no manifest: unknown, as the registry answers, not a push's MANIFEST_INVALID.
-            error = Digest.LooksLikeDigest(reference)
+            error = Oci.Digest.LooksLikeDigest(reference)
                 ? new(HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}'")
                 : new(HttpStatusCode.NotFound, OciErrorCode.ManifestUnknown, $"manifest unknown: '{Printable(reference)}' is not a valid tag");
             return false;
         }
-        request = new RegistryRequest(parsed.Resource, route, repository, reference);
+        request = new RegistryRequest(parsed.Resource, route, repository, reference, isDigest ? digest : null);
         return true;
     }
 

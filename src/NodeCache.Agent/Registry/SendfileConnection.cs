@@ -7,24 +7,19 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using NodeCache.Access;
 using NodeCache.Agent.Configuration;
-using NodeCache.Oci;
-using NodeCache.Pulls;
-using NodeCache.Store.Blobs;
-using NodeCache.Telemetry;
 using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Registry;
 
 /// <summary>
-/// Answers plain HTTP/1.1 GETs of whole cached blobs at the connection with the kernel's sendfile, so a warm blob goes
-/// from the page cache to the socket without passing through the process; Kestrel's own SendFileAsync copies it through
-/// user space, which the side-by-side harness measured at 0.69× nginx's static sendfile. Anything else (another method,
-/// a Range, a conditional, an encoded path, a body, a miss) goes to Kestrel's HTTP pipeline on the same connection,
-/// untouched, and stays there.
+/// The connection-level fast path: recognises a plain HTTP/1.1 blob GET at the connection and hands it to
+/// <see cref="BlobResponder"/> with a <see cref="SocketBlobResponse"/>, so a warm blob goes from the page cache to the
+/// socket by sendfile without passing through Kestrel, whose own SendFileAsync copies it through user space (the warm
+/// rows of perf/RESULTS.md measure the difference). Anything else (another method, a Range, a conditional, an encoded path, a body,
+/// a manifest) goes to Kestrel's HTTP pipeline on the same connection, untouched, and stays there.
 /// </summary>
 internal sealed class SendfileConnection(
-    BlobStore store, UpstreamRules rules, AgentOptions options, PrivateImagePolicy privateImages, MirrorMetrics metrics, PullTracker pulls,
-    IOptions<KestrelServerOptions> kestrel, ILogger<SendfileConnection> logger)
+    BlobResponder blobs, UpstreamRules rules, AgentOptions options, IOptions<KestrelServerOptions> kestrel, IHostApplicationLifetime lifetime)
 {
     // A containerd blob GET has a head of about 300 bytes; one that does not fit here is left to Kestrel.
     private const int MaxHeadBytes = 8 * 1024;
@@ -50,7 +45,8 @@ internal sealed class SendfileConnection(
         while (true)
         {
             ReadResult result;
-            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+            // Between requests a stopping agent closes the connection, as Kestrel closes its idle keep-alive connections.
+            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, headStarted is null ? lifetime.ApplicationStopping : default))
             {
                 idle.CancelAfter(headStarted is { } started ? TimeSpan.FromTicks(Math.Max(0, (headTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(started)).Ticks)) : KeepAlive);
                 try
@@ -86,35 +82,23 @@ internal sealed class SendfileConnection(
                 continue;
             }
             headStarted = null;
-            if (!TryFindCachedBlob(head, out var blob, out var close, out var request))
+            if (!TryRecognise(head, out var request, out var close))
             {
-                await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
-                return;
-            }
-            // A blob being evicted right now is left to Kestrel's path, which sees the miss it has become.
-            if (!store.Leases.TryAcquire(blob.Digest, out var lease))
-            {
-                await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
-                return;
-            }
-            // Evicted between the lookup and the lease: the lease now keeps any later removal off, but this one is done.
-            if (!store.Contains(blob.Digest))
-            {
-                lease.Dispose();
                 await HandOverAsync(input, buffer, connection, next).ConfigureAwait(false);
                 return;
             }
             input.AdvanceTo(afterHead);
-            bool sent;
-            using (lease)
-            using (var pull = pulls.Begin(PullFeature.Peer((connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address), request.Route.Registry, request.Repository, request.Reference))
+            var response = new SocketBlobResponse(
+                socket, connection.Transport.Output, close, (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address, connection.ConnectionClosed);
+            try
             {
-                sent = await SendfileResponse.SendAsync(socket, blob, range: null, close, metrics, logger, connection.ConnectionClosed).ConfigureAwait(false);
-                pull.Served(fromCache: true, sent ? blob.Size : 0);
-                pull.Succeeded();
+                await blobs.ServeAsync(request, response).ConfigureAwait(false);
             }
-            metrics.Request("blob", sent ? "hit" : "error");
-            if (!sent || close)
+            catch (OperationCanceledException) when (connection.ConnectionClosed.IsCancellationRequested)
+            {
+                return;
+            }
+            if (response.Broken || close)
             {
                 return;
             }
@@ -152,10 +136,9 @@ internal sealed class SendfileConnection(
         return true;
     }
 
-    /// <summary>True for a whole-blob GET this path can answer: HTTP/1.1, no body, no Range or condition, a cached blob.</summary>
-    private bool TryFindCachedBlob(string head, out CachedBlob blob, out bool close, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RegistryRequest? request)
+    /// <summary>True for a blob GET this path answers: HTTP/1.1, no body, no Range or condition, the plain path containerd sends.</summary>
+    private bool TryRecognise(string head, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RegistryRequest? request, out bool close)
     {
-        blob = default;
         close = false;
         request = null;
         var lines = head.Split("\r\n");
@@ -197,11 +180,10 @@ internal sealed class SendfileConnection(
         var query = target.IndexOf('?', StringComparison.Ordinal);
         var path = query < 0 ? target["/v2".Length..] : target["/v2".Length..query];
         var ns = query < 0 ? null : QueryValue(target.AsSpan(query + 1), "ns");
+        // A request that does not decode (an invalid digest, an unknown registry) is Kestrel's to answer with its error.
         return hasHost
             && RegistryRequest.TryDecode(path, ns, options.DefaultRegistry, rules, out _, out request, out _)
-            && request.Resource == RegistryResource.Blob
-            && privateImages.IsKnownServable(request.Route.Registry, request.Repository)
-            && store.TryGet(Digest.Parse(request.Reference), out blob);
+            && request.Resource == RegistryResource.Blob;
     }
 
     private static string? QueryValue(ReadOnlySpan<char> query, string key)

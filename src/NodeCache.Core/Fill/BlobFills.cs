@@ -12,8 +12,12 @@ namespace NodeCache.Fill;
 
 /// <summary>What a blob request gets: the cached file, a fill in progress to follow, or the reason there is neither.</summary>
 /// <param name="Joined">The request joined a fill another request started.</param>
-/// <param name="DiskFull">No fill was started for want of disk space: serve the upstream's bytes without caching them.</param>
+/// <param name="DiskFull">No fill was started for want of disk space: <see cref="BlobFills.PassThroughAsync"/> serves the upstream's bytes uncached.</param>
 public readonly record struct BlobSource(CachedBlob? Cached, BlobFill? Fill, MirrorError? Error, bool Joined = false, bool DiskFull = false);
+
+/// <summary>What a HEAD of a blob answers: its size and media type, or why there is no such blob.</summary>
+/// <param name="Verified">The answer comes from verified bytes on this node, not from the upstream's word.</param>
+public readonly record struct BlobHead(long Size, string MediaType, bool Verified, MirrorError? Error = null);
 
 /// <summary>
 /// Starts at most one upstream download per digest and lets every concurrent request for it follow the same fill.
@@ -54,7 +58,7 @@ public sealed class BlobFills
     public int Count => _inFlight.Count;
 
     /// <summary>The fill of <paramref name="digest"/> when it is complete (verified and in place) but not yet indexed.</summary>
-    public bool TryGetComplete(Digest digest, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BlobFill? fill)
+    private bool TryGetComplete(Digest digest, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BlobFill? fill)
     {
         fill = _inFlight.TryGetValue(digest, out var running) && running.IsCompletedSuccessfully && running.Result.Fill is { Complete: true } complete
             ? complete
@@ -72,6 +76,10 @@ public sealed class BlobFills
     public Task<BlobSource> JoinOrStartAsync(
         UpstreamRoute route, RepositoryName repository, Digest digest, CancellationToken requestAborted, BandwidthLimit? throttle = null, PullIdentity? identity = null)
     {
+        if (_space is { IsFull: true } && !_space.Recheck())
+        {
+            return Task.FromResult(new BlobSource(null, null, null, DiskFull: true));
+        }
         if (_inFlight.TryGetValue(digest, out var running))
         {
             return JoinAsync(running, throttle is null, requestAborted);
@@ -83,6 +91,39 @@ public sealed class BlobFills
         }
         _ = Task.Run(() => RunAsync(route, repository, digest, throttle, identity, started), CancellationToken.None);
         return started.Task.WaitAsync(requestAborted);
+    }
+
+    /// <summary>
+    /// For a request that found the disk full: the upstream's body for this one client, not cached and not shared, or
+    /// the upstream's error.
+    /// </summary>
+    public async Task<(PassThroughBlob? Blob, MirrorError? Error)> PassThroughAsync(UpstreamRoute route, RepositoryName repository, Digest digest, CancellationToken requestAborted)
+    {
+        _space?.CountSkippedFill();
+        var response = await _upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, digest.ToString()), requestAborted).ConfigureAwait(false);
+        _metrics.UpstreamRequest(route.Registry, response);
+        if (response.Outcome != UpstreamOutcome.Success || response.Message?.Content is not { Headers.ContentLength: { } length } content)
+        {
+            var error = MirrorError.FromUpstream(response, OciErrorCode.BlobUnknown, $"blob {digest}");
+            response.Dispose();
+            return (null, error);
+        }
+        // A Range is answered with the whole blob: a 200 is a valid answer to it, and containerd skips what it has.
+        return (new PassThroughBlob(digest, length, content.Headers.ContentType?.MediaType ?? MediaTypes.OctetStream, response), null);
+    }
+
+    /// <summary>A HEAD of a blob that is not cached: from a fill that is complete but not yet indexed, or from the upstream's HEAD.</summary>
+    public async Task<BlobHead> HeadAsync(UpstreamRoute route, RepositoryName repository, Digest digest, CancellationToken requestAborted)
+    {
+        if (TryGetComplete(digest, out var complete))
+        {
+            return new BlobHead(complete.Written, complete.MediaType, Verified: true);
+        }
+        using var response = await _upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Head, repository, RegistryObject.Blob, digest.ToString()), requestAborted).ConfigureAwait(false);
+        _metrics.UpstreamRequest(route.Registry, response);
+        return response.Outcome == UpstreamOutcome.Success && response.Message?.Content.Headers.ContentLength is { } length
+            ? new BlobHead(length, MediaTypes.OctetStream, Verified: false)
+            : new BlobHead(0, MediaTypes.OctetStream, Verified: false, MirrorError.FromUpstream(response, OciErrorCode.BlobUnknown, $"blob {digest}"));
     }
 
     private static async Task<BlobSource> JoinAsync(Task<BlobSource> running, bool unthrottle, CancellationToken requestAborted)

@@ -67,6 +67,27 @@ public sealed class BlobStore
     }
 
     /// <summary>
+    /// <see cref="TryGet"/> and a lease in one step, for a response that sends the file: false for a miss, and for a blob
+    /// an eviction or quarantine is removing, which is the miss it is about to be.
+    /// </summary>
+    public bool TryLease(Digest digest, out LeasedBlob leased)
+    {
+        leased = default;
+        if (!TryGet(digest, out var blob) || !Leases.TryAcquire(digest, out var lease))
+        {
+            return false;
+        }
+        // Removed between the lookup and the lease: the lease keeps any later removal off, but this one is done.
+        if (!Contains(digest))
+        {
+            lease.Dispose();
+            return false;
+        }
+        leased = new LeasedBlob(blob, lease);
+        return true;
+    }
+
+    /// <summary>
     /// True when the blob is indexed as committed with <paramref name="size"/> bytes; touches last access without looking at
     /// the file. For content the caller holds in memory, already verified: the index still decides what is cached.
     /// </summary>

@@ -1,28 +1,86 @@
 using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.AspNetCore.WebUtilities;
 using NodeCache.Fill;
+using NodeCache.Mirror;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
-using NodeCache.Telemetry;
 
 namespace NodeCache.Agent.Registry;
 
 /// <summary>
-/// Writes a blob as an HTTP/1.1 response straight to the socket: the head, then the file by sendfile(2). A cached blob
-/// (whole, 200, or one range of it, 206) goes in one operation; a blob still being filled goes as its bytes arrive,
-/// from the fill's file.
+/// A blob response written as HTTP/1.1 on a connection's socket, without Kestrel: the head, then the file by sendfile(2),
+/// so a warm blob goes from the page cache to the socket without passing through the process. A cached blob (whole, 200,
+/// or one range of it, 206) goes in one operation; a blob still being filled goes as its bytes arrive, from the fill's
+/// file. Errors and uncached bytes, which are not in a file, go through the connection's output pipe.
 /// </summary>
-internal static class SendfileResponse
+/// <param name="output">The connection's output pipe; idle whenever the socket is written directly.</param>
+/// <param name="close">The client asked for Connection: close.</param>
+internal sealed class SocketBlobResponse(Socket socket, PipeWriter output, bool close, IPAddress? client, CancellationToken aborted) : IBlobResponse
 {
+    /// <summary>The response broke part way or was aborted: the connection cannot carry another.</summary>
+    public bool Broken { get; private set; }
+
+    /// <summary>The fast path takes GETs only.</summary>
+    public bool IsHead => false;
+
+    public IPAddress? Client => client;
+
+    public CancellationToken Aborted => aborted;
+
+    public async Task<long> SendCachedAsync(CachedBlob blob) =>
+        Delivered(await SendFileAsync(socket, blob, range: null, close, aborted).ConfigureAwait(false), blob.Size);
+
+    public async Task<long> SendFillAsync(BlobFill fill, long size) =>
+        Delivered(await SendGrowingFileAsync(socket, fill, size, close, aborted).ConfigureAwait(false), size);
+
+    public async Task<long> SendPassThroughAsync(PassThroughBlob blob)
+    {
+        if (!await WriteAsync(Head(blob.Digest, blob.Size, blob.MediaType, close)).ConfigureAwait(false))
+        {
+            return 0;
+        }
+        try
+        {
+            await blob.CopyToAsync(output, aborted).ConfigureAwait(false);
+            return Delivered(!(await output.FlushAsync(aborted).ConfigureAwait(false)).IsCompleted, blob.Size);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            return Delivered(false, 0);
+        }
+    }
+
+    public async Task SendHeadAsync(Digest digest, string mediaType, long size) =>
+        await WriteAsync(Head(digest, size, mediaType, close)).ConfigureAwait(false);
+
+    public async Task SendErrorAsync(MirrorError error)
+    {
+        var answer = OciErrorResponse.Of(error);
+        var head = string.Create(CultureInfo.InvariantCulture,
+            $"HTTP/1.1 {answer.Status} {answer.ReasonPhrase ?? ReasonPhrases.GetReasonPhrase(answer.Status)}\r\n" +
+            $"Content-Type: {answer.ContentType}\r\nContent-Length: {answer.Body.Length}\r\n" +
+            $"{RegistryHeaders.ApiVersion}: registry/2.0\r\nDate: {DateTimeOffset.UtcNow:r}\r\n{(close ? "Connection: close\r\n" : "")}\r\n");
+        await WriteAsync((byte[])[.. Encoding.ASCII.GetBytes(head), .. answer.Body]).ConfigureAwait(false);
+    }
+
+    public void Abort()
+    {
+        Broken = true;
+        ShutDown(socket);
+    }
+
+    /// <summary>Sends a cached blob, or one <paramref name="range"/> of it, in one sendfile operation.</summary>
     /// <param name="range">One range of the blob, answered 206; null for the whole blob, answered 200.</param>
     /// <returns>False when the connection broke part way: the caller must close it, as the response cannot end honestly.</returns>
-    public static async Task<bool> SendAsync(Socket socket, CachedBlob blob, ByteRange? range, bool close, MirrorMetrics metrics, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<bool> SendFileAsync(Socket socket, CachedBlob blob, ByteRange? range, bool close, CancellationToken cancellationToken)
     {
         var head = Head(blob.Digest, blob.Size, blob.MediaType, close, range);
         // A count of 0 sends the file to its end.
         var (offset, count) = range is { } part ? (part.First, (int)part.Length) : (0L, 0);
-        SocketError result;
         try
         {
             // Socket.SendFileAsync(path) opens the file itself and, on Linux, leaves the handle to the finalizer: a warm load
@@ -34,7 +92,8 @@ internal static class SendfileResponse
                 SetCork(socket, true);
                 try
                 {
-                    result = await SendPacketsAsync(socket, [new SendPacketsElement(head), new SendPacketsElement(file, offset, count, endOfPacket: true)], cancellationToken).ConfigureAwait(false);
+                    return await SendPacketsAsync(socket, [new SendPacketsElement(head), new SendPacketsElement(file, offset, count, endOfPacket: true)], cancellationToken).ConfigureAwait(false)
+                        == SocketError.Success;
                 }
                 finally
                 {
@@ -44,16 +103,8 @@ internal static class SendfileResponse
         }
         catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException or ObjectDisposedException)
         {
-            logger.LogDebug("Sending blob {Digest} ended early: {Reason}", blob.Digest, ex.Message);
             return false;
         }
-        if (result != SocketError.Success)
-        {
-            logger.LogDebug("Sending blob {Digest} ended early: {Reason}", blob.Digest, result);
-            return false;
-        }
-        metrics.Served("cache", range?.Length ?? blob.Size);
-        return true;
     }
 
     /// <summary>
@@ -62,7 +113,7 @@ internal static class SendfileResponse
     /// </summary>
     /// <returns>False when the connection broke part way: the caller must close it, as the response cannot end honestly.</returns>
     /// <exception cref="FillFailedException">The fill failed: the caller must close the connection.</exception>
-    public static async Task<bool> SendAsync(Socket socket, BlobFill fill, long size, bool close, MirrorMetrics metrics, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<bool> SendGrowingFileAsync(Socket socket, BlobFill fill, long size, bool close, CancellationToken cancellationToken)
     {
         var head = Head(fill.Digest, size, fill.MediaType, close);
         try
@@ -80,23 +131,41 @@ internal static class SendfileResponse
                     }
                     var bytes = new SendPacketsElement(file, position, checked((int)Math.Min(sendable - position, int.MaxValue)), endOfPacket: true);
                     SendPacketsElement[] elements = position == 0 ? [new SendPacketsElement(head), bytes] : [bytes];
-                    var result = await SendPacketsAsync(socket, elements, cancellationToken).ConfigureAwait(false);
-                    if (result != SocketError.Success)
+                    if (await SendPacketsAsync(socket, elements, cancellationToken).ConfigureAwait(false) != SocketError.Success)
                     {
-                        logger.LogDebug("Sending blob {Digest} ended early: {Reason}", fill.Digest, result);
                         return false;
                     }
                     position += bytes.Count;
                 }
             }
         }
-        catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException or ObjectDisposedException)
+        catch (Exception ex) when (ex is SocketException or UnauthorizedAccessException or ObjectDisposedException or IOException and not FillFailedException)
         {
-            logger.LogDebug("Sending blob {Digest} ended early: {Reason}", fill.Digest, ex.Message);
             return false;
         }
-        metrics.Served("upstream", size);
         return true;
+    }
+
+    private long Delivered(bool whole, long length)
+    {
+        Broken |= !whole;
+        return whole ? length : 0;
+    }
+
+    private async Task<bool> WriteAsync(ReadOnlyMemory<byte> bytes)
+    {
+        bool written;
+        try
+        {
+            var flush = await output.WriteAsync(bytes, aborted).ConfigureAwait(false);
+            written = !flush.IsCompleted && !flush.IsCanceled;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            written = false;
+        }
+        Broken |= !written;
+        return written;
     }
 
     private static byte[] Head(Digest digest, long size, string mediaType, bool close, ByteRange? range = null)
