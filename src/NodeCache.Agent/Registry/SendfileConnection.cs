@@ -14,8 +14,7 @@ namespace NodeCache.Agent.Registry;
 /// <summary>
 /// The connection-level fast path: recognises a plain HTTP/1.1 blob GET at the connection and hands it to
 /// <see cref="BlobResponder"/> with a <see cref="SocketBlobResponse"/>, so a warm blob goes from the page cache to the
-/// socket by sendfile without passing through Kestrel, whose own SendFileAsync copies it through user space (the warm
-/// rows of perf/RESULTS.md measure the difference). Anything else (another method, a Range, a conditional, an encoded path, a body,
+/// socket by sendfile without passing through Kestrel, whose own SendFileAsync copies it through user space (perf/RESULTS.md#warm-blobs-at-the-connection-sendfile). Anything else (another method, a Range, a conditional, an encoded path, a body,
 /// a manifest) goes to Kestrel's HTTP pipeline on the same connection, untouched, and stays there.
 /// </summary>
 internal sealed class SendfileConnection(

@@ -25,8 +25,7 @@ public readonly record struct BlobHead(long Size, string MediaType, bool Verifie
 /// </summary>
 public sealed class BlobFills
 {
-    // 128 KiB, measured: FillWriterBenchmarks (copy, pwrite, hash on another thread) ran at 1,221, 1,294 and 1,225 MiB/s with
-    // 16, 128 and 1,024 KiB chunks (one smoke run), and 16 KiB segments outran the array pool (560 KiB allocated per MiB).
+    // Chosen with FillWriterBenchmarks (copy, pwrite, hash on another thread) across chunk sizes: perf/RESULTS.md#fill-chunk-size.
     // It also stays out of the LOH.
     private const int CopyBufferSize = 128 * 1024;
 

@@ -7,13 +7,13 @@ namespace NodeCache.Fill;
 /// <summary>
 /// Hashes a fill's bytes on another thread while the next ones are received. The receiver reads the upstream body straight
 /// into the pipe's pooled segments, writes them to the file and passes them on; the hash follows a few segments behind.
-/// SHA-256 runs at about 1.4 GB/s on one core of the reference machine, close to what the loopback upstream delivers, so
-/// hashing in line would add its whole time to the fill's.
+/// SHA-256 on one core runs close to what a loopback upstream delivers, so hashing in line would add its whole time to
+/// the fill's (perf/RESULTS.md#fill-pipe-size).
 /// </summary>
 internal sealed class FillHasher : IAsyncDisposable
 {
-    // The harness's cold fill (128 MiB, 2 shared cores) took the same time with 1, 4 and 16 MiB (0.20-0.23 s; the fill is
-    // CPU-bound there): 4 MiB lets the receiver run ahead through an upstream burst and bounds what one fill holds.
+    // The harness's cold fill took the same time with 1, 4 and 16 MiB (perf/RESULTS.md#fill-pipe-size): 4 MiB lets the
+    // receiver run ahead through an upstream burst and bounds what one fill holds.
     private const long PauseAhead = 4 * 1024 * 1024;
 
     private readonly Pipe _pipe;
