@@ -9,7 +9,6 @@ using NodeCache.Pulls;
 using NodeCache.Store.Blobs;
 using NodeCache.Store.Images;
 using NodeCache.Store.Index;
-using NodeCache.Telemetry;
 using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Control;

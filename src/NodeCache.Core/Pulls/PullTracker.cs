@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using NodeCache.Oci;
-using NodeCache.Telemetry;
 
 namespace NodeCache.Pulls;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using NodeCache.Pulls;
+using NodeCache.Telemetry;
 
-namespace NodeCache.Telemetry;
+namespace NodeCache.Pulls;
 
 /// <summary>Image pulls as the agent groups them, by registry and source (cache, upstream, mixed).</summary>
 public sealed class PullMetrics : IDisposable
