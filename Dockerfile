@@ -7,6 +7,7 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY src/NodeCache.Core/NodeCache.Core.csproj src/NodeCache.Core/
 COPY src/NodeCache.Agent/NodeCache.Agent.csproj src/NodeCache.Agent/
+COPY src/NodeCache.Kubernetes/NodeCache.Kubernetes.csproj src/NodeCache.Kubernetes/
 COPY src/NodeCache.Cli/NodeCache.Cli.csproj src/NodeCache.Cli/
 RUN dotnet restore src/NodeCache.Agent/NodeCache.Agent.csproj && dotnet restore src/NodeCache.Cli/NodeCache.Cli.csproj
 COPY protos/ protos/

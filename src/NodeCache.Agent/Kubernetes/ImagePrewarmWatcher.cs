@@ -1,3 +1,4 @@
+using NodeCache.Kubernetes;
 using NodeCache.Store.Eviction;
 using k8s;
 using NodeCache.Agent.Configuration;

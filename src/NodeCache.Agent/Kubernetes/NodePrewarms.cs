@@ -1,3 +1,4 @@
+using NodeCache.Kubernetes;
 using NodeCache.Oci;
 using NodeCache.Prewarm;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using NodeCache.Kubernetes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;

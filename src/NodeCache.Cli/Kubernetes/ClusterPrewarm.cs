@@ -1,9 +1,9 @@
 using System.Net;
 using System.Security.Cryptography;
+using NodeCache.Kubernetes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
-using NodeCache.Agent.Kubernetes;
 using NodeCache.Prewarm;
 
 namespace NodeCache.Cli.Kubernetes;

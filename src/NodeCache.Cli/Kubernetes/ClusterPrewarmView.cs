@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
+using NodeCache.Kubernetes;
 using k8s;
-using NodeCache.Agent.Kubernetes;
 using NodeCache.Prewarm;
 using Spectre.Console;
 

@@ -4,13 +4,13 @@ using k8s;
 using k8s.Models;
 using NodeCache.Prewarm;
 
-namespace NodeCache.Agent.Kubernetes;
+namespace NodeCache.Kubernetes;
 
 /// <summary>
 /// The <c>ImagePrewarm</c> custom resource (<c>nodecache.io/v1alpha1</c>, cluster-scoped) as the API serves it. The agent
-/// and the CLI both compile this file, so both read and write the same shape.
+/// and the CLI both use this one definition, so both read and write the same shape.
 /// </summary>
-internal sealed class ImagePrewarmResource : IKubernetesObject<V1ObjectMeta>
+public sealed class ImagePrewarmResource : IKubernetesObject<V1ObjectMeta>
 {
     public const string Group = "nodecache.io";
     public const string Version = "v1alpha1";
@@ -47,7 +47,7 @@ internal sealed class ImagePrewarmResource : IKubernetesObject<V1ObjectMeta>
 }
 
 /// <summary>An ImagePrewarm's <c>status</c>: an entry per node, keyed by node name so that each node's merge patch touches its own key only.</summary>
-internal sealed class ImagePrewarmStatus
+public sealed class ImagePrewarmStatus
 {
     [JsonPropertyName("imageCount")]
     public int ImageCount { get; set; }
@@ -57,7 +57,7 @@ internal sealed class ImagePrewarmStatus
 }
 
 /// <summary>A list of ImagePrewarms, as <c>GET /apis/nodecache.io/v1alpha1/imageprewarms</c> answers.</summary>
-internal sealed class ImagePrewarmList : IItems<ImagePrewarmResource>, IMetadata<V1ListMeta>
+public sealed class ImagePrewarmList : IItems<ImagePrewarmResource>, IMetadata<V1ListMeta>
 {
     [JsonPropertyName("apiVersion")]
     public string ApiVersion { get; set; } = $"{ImagePrewarmResource.Group}/{ImagePrewarmResource.Version}";
