@@ -1,4 +1,3 @@
-using System.Net;
 using NodeCache.Fill;
 using NodeCache.Mirror;
 using NodeCache.Oci;
@@ -91,7 +90,7 @@ internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAd
             var (blob, error) = await fills.PassThroughAsync(request.Route, request.Repository, digest, response.Aborted).ConfigureAwait(false);
             return blob is null ? BlobAnswer.Failed(error!) : new BlobAnswer(BlobAnswer.Miss) { PassThrough = blob };
         }
-        return BlobAnswer.Failed(source.Error ?? new MirrorError(HttpStatusCode.NotFound, OciErrorCode.BlobUnknown, $"blob {digest} is unknown"));
+        return BlobAnswer.Failed(source.Error ?? new MirrorError(MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"blob {digest} is unknown"));
     }
 
     private async Task<Sent> SendAsync(BlobAnswer answer, Digest digest, IBlobResponse response)
@@ -111,7 +110,7 @@ internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAd
                     {
                         return new Sent(await response.SendFillAsync(fill, size).ConfigureAwait(false));
                     }
-                    await response.SendErrorAsync(new MirrorError(HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {digest}")).ConfigureAwait(false);
+                    await response.SendErrorAsync(new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not fetch blob {digest}")).ConfigureAwait(false);
                     return new Sent(0, Failed: true);
                 case { PassThrough: { } passThrough }:
                     return new Sent(await response.SendPassThroughAsync(passThrough).ConfigureAwait(false));

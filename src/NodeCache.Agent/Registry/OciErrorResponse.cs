@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
@@ -13,8 +12,8 @@ internal static class OciErrorResponse
     // Messages quote names with apostrophes; keep them readable (control characters are still escaped).
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static Task WriteAsync(HttpContext context, HttpStatusCode status, string code, string message) =>
-        WriteAsync(context, new MirrorError(status, code, message));
+    public static Task WriteAsync(HttpContext context, MirrorFailure failure, string code, string message) =>
+        WriteAsync(context, new MirrorError(failure, code, message));
 
     public static Task WriteAsync(HttpContext context, MirrorError error)
     {
@@ -34,7 +33,7 @@ internal static class OciErrorResponse
     public static OciErrorAnswer Of(MirrorError error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        var status = (int)error.Status;
+        var status = FailureStatus.Of(error);
         // An upstream's own error body (Harbor's policy message, say) is passed on as it is when it is the spec's format.
         if (OciErrorBody.TryRead(error.UpstreamBody, out var upstreamMessage))
         {

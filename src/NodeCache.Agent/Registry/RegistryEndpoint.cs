@@ -1,6 +1,6 @@
-using System.Net;
 using NodeCache.Access;
 using NodeCache.Agent.Configuration;
+using NodeCache.Mirror;
 using NodeCache.Oci;
 using NodeCache.Prefetch;
 using NodeCache.Pulls;
@@ -34,7 +34,7 @@ internal sealed class RegistryEndpoint(
                 return;
             }
             context.Response.Clear();
-            await OciErrorResponse.WriteAsync(context, HttpStatusCode.InternalServerError, OciErrorCode.Unknown, "internal error; see the agent's log").ConfigureAwait(false);
+            await OciErrorResponse.WriteAsync(context, MirrorFailure.Internal, OciErrorCode.Unknown, "internal error; see the agent's log").ConfigureAwait(false);
         }
     }
 
@@ -45,7 +45,7 @@ internal sealed class RegistryEndpoint(
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
         {
             context.Response.Headers.Allow = "GET, HEAD";
-            return OciErrorResponse.WriteAsync(context, HttpStatusCode.MethodNotAllowed, OciErrorCode.Unsupported, $"{request.Method} is not supported: this registry is a pull-through mirror");
+            return OciErrorResponse.WriteAsync(context, MirrorFailure.Unsupported, OciErrorCode.Unsupported, $"{request.Method} is not supported: this registry is a pull-through mirror");
         }
         if (RegistryRequest.TryDecode(request.Path.Value ?? "", request.Query["ns"], options.DefaultRegistry, rules, out var path, out var decoded, out var error))
         {
@@ -71,9 +71,9 @@ internal sealed class RegistryEndpoint(
                 context.Response.ContentLength = 2;
                 return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : context.Response.WriteAsync("{}", context.RequestAborted);
             case RegistryResource.Unsupported:
-                return OciErrorResponse.WriteAsync(context, HttpStatusCode.MethodNotAllowed, OciErrorCode.Unsupported, "uploads are not supported: this registry is a pull-through mirror");
+                return OciErrorResponse.WriteAsync(context, MirrorFailure.Unsupported, OciErrorCode.Unsupported, "uploads are not supported: this registry is a pull-through mirror");
             default:
-                return OciErrorResponse.WriteAsync(context, HttpStatusCode.NotFound, OciErrorCode.NameUnknown, $"no registry API resource at /v2{request.Path}");
+                return OciErrorResponse.WriteAsync(context, MirrorFailure.NotFound, OciErrorCode.NameUnknown, $"no registry API resource at /v2{request.Path}");
         }
     }
 }

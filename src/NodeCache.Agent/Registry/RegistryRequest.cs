@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Net;
 using NodeCache.Mirror;
 using NodeCache.Oci;
 using NodeCache.Upstream;
@@ -27,13 +26,13 @@ internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute 
         }
         if (!RepositoryName.TryParse(parsed.Name, out var repository))
         {
-            error = new(HttpStatusCode.BadRequest, OciErrorCode.NameInvalid, $"invalid repository name '{Printable(parsed.Name)}'");
+            error = new(MirrorFailure.Invalid, OciErrorCode.NameInvalid, $"invalid repository name '{Printable(parsed.Name)}'");
             return false;
         }
         var registry = string.IsNullOrEmpty(ns) ? defaultRegistry : ns.ToLowerInvariant();
         if (!RegistryHost.IsValid(registry))
         {
-            error = new(HttpStatusCode.BadRequest, OciErrorCode.NameInvalid, $"invalid registry '{Printable(registry)}' in ns");
+            error = new(MirrorFailure.Invalid, OciErrorCode.NameInvalid, $"invalid registry '{Printable(registry)}' in ns");
             return false;
         }
         if (!rules.TryResolve(registry, out var route))
@@ -45,15 +44,15 @@ internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute 
         var isDigest = Oci.Digest.TryParse(reference, out var digest);
         if (parsed.Resource is RegistryResource.Blob or RegistryResource.Referrers && !isDigest)
         {
-            error = new(HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}': expected sha256:<64 lowercase hex>");
+            error = new(MirrorFailure.Invalid, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}': expected sha256:<64 lowercase hex>");
             return false;
         }
         if (parsed.Resource == RegistryResource.Manifest && (Oci.Digest.LooksLikeDigest(reference) ? !isDigest : !Tag.IsValid(reference)))
         {
             // A name no tag can have names no manifest: unknown, as the registry answers, not a push's MANIFEST_INVALID.
             error = Oci.Digest.LooksLikeDigest(reference)
-                ? new(HttpStatusCode.BadRequest, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}'")
-                : new(HttpStatusCode.NotFound, OciErrorCode.ManifestUnknown, $"manifest unknown: '{Printable(reference)}' is not a valid tag");
+                ? new(MirrorFailure.Invalid, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}'")
+                : new(MirrorFailure.NotFound, OciErrorCode.ManifestUnknown, $"manifest unknown: '{Printable(reference)}' is not a valid tag");
             return false;
         }
         request = new RegistryRequest(parsed.Resource, route, repository, reference, isDigest ? digest : null);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Microsoft.Extensions.Logging;
 using NodeCache.Concurrency;
 using NodeCache.Mirror;
@@ -142,5 +141,5 @@ public sealed class PrivateImagePolicy(PrivateImageMode mode, RegistryClient ups
         image.Registry == registry && image.Repository == repository;
 
     private static MirrorError Refusal(UpstreamRoute route, RepositoryName repository, string why) =>
-        new(HttpStatusCode.Forbidden, OciErrorCode.Denied, $"{route.Registry}/{repository}: {why}; pull it from the upstream registry");
+        new(MirrorFailure.Denied, OciErrorCode.Denied, $"{route.Registry}/{repository}: {why}; pull it from the upstream registry");
 }

@@ -177,7 +177,7 @@ public sealed class BlobFills
         {
             _logger.LogWarning(ex, "Fill of {Digest} from {Registry} could not start", digest, route.Registry);
             _inFlight.TryRemove(new(digest, started.Task));
-            started.SetResult(new BlobSource(null, null, new MirrorError(System.Net.HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {digest}: {ex.Message}")));
+            started.SetResult(new BlobSource(null, null, new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not fetch blob {digest}: {ex.Message}")));
         }
         finally
         {
@@ -229,7 +229,7 @@ public sealed class BlobFills
         _logger.LogWarning("Fill of {Digest} from {Registry} abandoned after {Written} bytes ({Outcome}): {Detail}", fill.Digest, route.Registry, fill.Written, result.Outcome, result.Detail);
         _store.DiscardTemp(tempPath);
         fill.Fail($"{result.Outcome}: {result.Detail}");
-        started.TrySetResult(new BlobSource(null, null, new MirrorError(System.Net.HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}")));
+        started.TrySetResult(new BlobSource(null, null, new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}")));
     }
 
     /// <summary>

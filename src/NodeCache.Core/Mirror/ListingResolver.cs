@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Logging;
 using NodeCache.Concurrency;
 using NodeCache.Oci;
@@ -61,13 +60,13 @@ public sealed class ListingResolver(RegistryClient upstream, MirrorMetrics metri
             var (bytes, complete) = await BoundedBody.ReadAsync(message.Content, MediaTypes.MaxManifestSize, upstream.ResponseTimeout, CancellationToken.None).ConfigureAwait(false);
             if (!complete)
             {
-                return ListingAnswer.Failed(new MirrorError(HttpStatusCode.BadGateway, OciErrorCode.Unknown, $"the upstream sent more than {MediaTypes.MaxManifestSize} bytes for {what}"));
+                return ListingAnswer.Failed(new MirrorError(MirrorFailure.BadUpstream, OciErrorCode.Unknown, $"the upstream sent more than {MediaTypes.MaxManifestSize} bytes for {what}"));
             }
             body = bytes;
         }
         catch (Exception ex) when (UpstreamFailure.IsNoAnswer(ex, CancellationToken.None))
         {
-            return ListingAnswer.Failed(new MirrorError(HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not read {what} from upstream: {ex.Message}"));
+            return ListingAnswer.Failed(new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not read {what} from upstream: {ex.Message}"));
         }
         var link = ListingLink.Rewrite(message.Headers.TryGetValues("Link", out var links) ? links.FirstOrDefault() : null, response.Endpoint!, repository);
         var contentType = message.Content.Headers.ContentType?.ToString() ?? "application/json";

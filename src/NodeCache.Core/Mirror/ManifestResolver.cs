@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Logging;
 using NodeCache.Concurrency;
 using NodeCache.Oci;
@@ -196,7 +195,7 @@ public sealed class ManifestResolver
         var content = response.Message.Content;
         if (content.Headers.ContentLength > MediaTypes.MaxManifestSize)
         {
-            return ManifestAnswer.Failed(new MirrorError(HttpStatusCode.BadGateway, OciErrorCode.ManifestInvalid, $"{what} is larger than {MediaTypes.MaxManifestSize} bytes"));
+            return ManifestAnswer.Failed(new MirrorError(MirrorFailure.BadUpstream, OciErrorCode.ManifestInvalid, $"{what} is larger than {MediaTypes.MaxManifestSize} bytes"));
         }
         byte[] bytes;
         try
@@ -205,14 +204,14 @@ public sealed class ManifestResolver
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException or InvalidDataException)
         {
-            return ManifestAnswer.Failed(new MirrorError(HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"could not read {what} from upstream: {ex.Message}"));
+            return ManifestAnswer.Failed(new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not read {what} from upstream: {ex.Message}"));
         }
         var digest = Digest.Compute(bytes);
         var announced = HeaderDigest(response);
         if ((expected is { } wanted && digest != wanted) || (announced is { } claimed && digest != claimed))
         {
             _logger.LogWarning("Upstream sent {What} whose bytes hash to {Actual}, not {Expected}", what, digest, expected ?? announced);
-            return ManifestAnswer.Failed(new MirrorError(HttpStatusCode.BadGateway, OciErrorCode.DigestInvalid, $"upstream sent {what} whose bytes do not match its digest"));
+            return ManifestAnswer.Failed(new MirrorError(MirrorFailure.BadUpstream, OciErrorCode.DigestInvalid, $"upstream sent {what} whose bytes do not match its digest"));
         }
         var mediaType = content.Headers.ContentType?.MediaType ?? MediaTypes.OciManifest;
         if (!_store.Contains(digest))
@@ -239,11 +238,11 @@ public sealed class ManifestResolver
         var held = expected is { } digest
             ? _store.Contains(digest)
             : _tags.Delete(route.Registry, repository, reference);
-        if (held || _verdicts.TryGetDenial(key, out _) || error.Status != HttpStatusCode.NotFound)
+        if (held || _verdicts.TryGetDenial(key, out _) || error.Failure != MirrorFailure.NotFound)
         {
             _verdicts.Deny(key, error, _time.GetUtcNow());
-            _policy.Denied(route.Registry, error.Status);
-            _logger.LogWarning("Upstream denies {Reference} ({Status}); not served from cache until it allows it again", key, (int)error.Status);
+            _policy.Denied(route.Registry, error.UpstreamStatus);
+            _logger.LogWarning("Upstream denies {Reference} ({Status}); not served from cache until it allows it again", key, error.UpstreamStatus);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using NodeCache.Oci;
@@ -88,7 +87,7 @@ internal sealed class ManifestVerdicts
     public void Deny(string key, MirrorError error, DateTimeOffset now)
     {
         _allowed.TryRemove(key, out _);
-        var denial = new Denial(key, (int)error.Status, error.Code, error.Message, error.UpstreamBody, error.UpstreamContentType, now);
+        var denial = new Denial(key, error.UpstreamStatus ?? 0, error.Code, error.Message, error.UpstreamBody, error.UpstreamContentType, now);
         var isNew = !_denied.TryGetValue(key, out var previous) || previous.Status != denial.Status || previous.Body != denial.Body;
         lock (_denialsGate)
         {
@@ -148,6 +147,6 @@ internal sealed class ManifestVerdicts
     /// <summary>A denial as remembered: enough to answer it again exactly as the upstream did.</summary>
     internal sealed record Denial(string Key, int Status, string Code, string Message, string? Body, string? ContentType, DateTimeOffset At)
     {
-        public MirrorError ToError() => new((HttpStatusCode)Status, Code, Message, Body, ContentType);
+        public MirrorError ToError() => MirrorError.FromUpstreamRefusal(Status, Code, Message, Body, ContentType);
     }
 }

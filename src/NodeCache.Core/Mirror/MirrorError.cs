@@ -1,23 +1,41 @@
-using System.Net;
 using NodeCache.Oci;
 using NodeCache.Upstream;
 
 namespace NodeCache.Mirror;
 
-/// <summary>Why the mirror cannot answer a request, as the status and OCI error the client receives.</summary>
+/// <summary>Why the mirror cannot answer a request: the domain's reason, and the OCI error the client receives.</summary>
+/// <param name="UpstreamStatus">The upstream's own status, when the upstream refused the request.</param>
 /// <param name="UpstreamBody">The upstream's own error body, passed through so the client sees the registry's words.</param>
-public sealed record MirrorError(HttpStatusCode Status, string Code, string Message, string? UpstreamBody = null, string? UpstreamContentType = null)
+public sealed record MirrorError(MirrorFailure Failure, string Code, string Message, int? UpstreamStatus = null, string? UpstreamBody = null, string? UpstreamContentType = null)
 {
     /// <summary>Maps an upstream failure to what containerd should see: any 4xx or 5xx makes it try the next host.</summary>
-    public static MirrorError FromUpstream(UpstreamResponse response, string unknownCode, string what) => response.Outcome switch
+    public static MirrorError FromUpstream(UpstreamResponse response, string unknownCode, string what)
     {
-        UpstreamOutcome.NotFound => new(HttpStatusCode.NotFound, unknownCode, $"{what} is unknown to the upstream registry", response.ErrorBody, response.ErrorContentType),
-        UpstreamOutcome.Denied => new(response.StatusCode ?? HttpStatusCode.Forbidden, response.StatusCode == HttpStatusCode.Unauthorized ? OciErrorCode.Unauthorized : OciErrorCode.Denied,
-            $"the upstream registry denied access to {what}", response.ErrorBody, response.ErrorContentType),
-        UpstreamOutcome.TooManyRequests => new(HttpStatusCode.TooManyRequests, OciErrorCode.TooManyRequests, $"the upstream registry is rate-limiting requests for {what}"),
-        UpstreamOutcome.ClientError => new(response.StatusCode ?? HttpStatusCode.BadRequest, unknownCode, $"the upstream registry refused {what} ({(int?)response.StatusCode})", response.ErrorBody, response.ErrorContentType),
-        UpstreamOutcome.NoUpstream => new(HttpStatusCode.NotFound, unknownCode, $"{what} is not in the cache, and {response.FailureReason}"),
-        UpstreamOutcome.ServerError => new(HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"the upstream registry failed ({(int?)response.StatusCode}) for {what}"),
-        _ => new(HttpStatusCode.ServiceUnavailable, OciErrorCode.Unavailable, $"the upstream registry is unreachable for {what}"),
+        ArgumentNullException.ThrowIfNull(response);
+        var status = (int?)response.StatusCode;
+        return response.Outcome switch
+        {
+            UpstreamOutcome.NotFound => new(MirrorFailure.NotFound, unknownCode, $"{what} is unknown to the upstream registry", status, response.ErrorBody, response.ErrorContentType),
+            UpstreamOutcome.Denied => new(status == 401 ? MirrorFailure.Unauthorized : MirrorFailure.Denied, status == 401 ? OciErrorCode.Unauthorized : OciErrorCode.Denied,
+                $"the upstream registry denied access to {what}", status, response.ErrorBody, response.ErrorContentType),
+            UpstreamOutcome.TooManyRequests => new(MirrorFailure.TooManyRequests, OciErrorCode.TooManyRequests, $"the upstream registry is rate-limiting requests for {what}"),
+            UpstreamOutcome.ClientError => new(Refusal(status), unknownCode, $"the upstream registry refused {what} ({status})", status, response.ErrorBody, response.ErrorContentType),
+            UpstreamOutcome.NoUpstream => new(MirrorFailure.NotFound, unknownCode, $"{what} is not in the cache, and {response.FailureReason}"),
+            UpstreamOutcome.ServerError => new(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"the upstream registry failed ({status}) for {what}"),
+            _ => new(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"the upstream registry is unreachable for {what}"),
+        };
+    }
+
+    /// <summary>An upstream's refusal, remembered as its status, told again as it was first told.</summary>
+    public static MirrorError FromUpstreamRefusal(int status, string code, string message, string? body, string? contentType) =>
+        new(Refusal(status), code, message, status, body, contentType);
+
+    private static MirrorFailure Refusal(int? status) => status switch
+    {
+        401 => MirrorFailure.Unauthorized,
+        403 => MirrorFailure.Denied,
+        404 => MirrorFailure.NotFound,
+        412 => MirrorFailure.DeniedByPolicy,
+        _ => MirrorFailure.Rejected,
     };
 }

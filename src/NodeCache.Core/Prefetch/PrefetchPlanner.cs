@@ -1,4 +1,3 @@
-using System.Net;
 using NodeCache.Mirror;
 using NodeCache.Oci;
 using NodeCache.Upstream;
@@ -53,10 +52,10 @@ public sealed class PrefetchPlanner(ManifestResolver manifests, UpstreamRules ru
             Digest? last = resolved.Count > 0 ? resolved[^1] : null;
             if (answer.Manifest is not { } manifest)
             {
-                var failure = answer.Error?.Status switch
+                var failure = answer.Error?.Failure switch
                 {
-                    HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => PlanFailure.Denied,
-                    HttpStatusCode.NotFound => PlanFailure.NotFound,
+                    MirrorFailure.Unauthorized or MirrorFailure.Denied => PlanFailure.Denied,
+                    MirrorFailure.NotFound => PlanFailure.NotFound,
                     _ => PlanFailure.Upstream,
                 };
                 return new PlanResult(null, Describe(answer.Error) ?? $"manifest {reference} could not be resolved", failure, last);

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Net;
 
 namespace NodeCache.Telemetry;
 
@@ -23,8 +22,8 @@ public sealed class PolicyMetrics : IDisposable
         _importedBytes = _meter.CreateCounter<long>("nodecache_imported_bytes", "By", "Bytes of blobs imported from archives.");
     }
 
-    public void Denied(string registry, HttpStatusCode status) =>
-        _denials.Add(1, new KeyValuePair<string, object?>("registry", registry), new KeyValuePair<string, object?>("reason", Reason(status)));
+    public void Denied(string registry, int? upstreamStatus) =>
+        _denials.Add(1, new KeyValuePair<string, object?>("registry", registry), new KeyValuePair<string, object?>("reason", Reason(upstreamStatus)));
 
     public void Revalidated(string kind, string result) =>
         _revalidations.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("result", result));
@@ -38,12 +37,12 @@ public sealed class PolicyMetrics : IDisposable
 
     public void Dispose() => _meter.Dispose();
 
-    private static string Reason(HttpStatusCode status) => status switch
+    private static string Reason(int? upstreamStatus) => upstreamStatus switch
     {
-        HttpStatusCode.Unauthorized => "unauthorized",
-        HttpStatusCode.Forbidden => "forbidden",
-        HttpStatusCode.NotFound => "not_found",
-        HttpStatusCode.PreconditionFailed => "policy",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        412 => "policy",
         _ => "other",
     };
 }

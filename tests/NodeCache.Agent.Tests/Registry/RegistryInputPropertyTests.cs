@@ -68,7 +68,7 @@ public sealed class RegistryInputPropertyTests
                 }
                 else if (error is not null)
                 {
-                    Assert.InRange((int)error.Status, 400, 499);
+                    Assert.InRange(FailureStatus.Of(error), 400, 499);
                 }
             }
             // The generator must reach the decoder's success path too, or the property says nothing about it.

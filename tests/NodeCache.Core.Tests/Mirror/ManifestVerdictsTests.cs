@@ -1,4 +1,3 @@
-using System.Net;
 using NodeCache.Core.Tests.Support;
 using NodeCache.Mirror;
 using NodeCache.Oci;
@@ -10,7 +9,7 @@ public sealed class ManifestVerdictsTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly string Key = ManifestVerdicts.Key("harbor.example", RepositoryName.Parse("team/app"), Digest.Compute("manifest"u8).ToString());
-    private static readonly MirrorError PolicyError = new(HttpStatusCode.PreconditionFailed, OciErrorCode.Denied, "denied",
+    private static readonly MirrorError PolicyError = new(MirrorFailure.DeniedByPolicy, OciErrorCode.Denied, "denied", 412,
         "{\"errors\":[{\"code\":\"PROJECTPOLICYVIOLATION\",\"message\":\"blocked\"}]}", "application/json; charset=utf-8");
 
     private readonly TempFolder _folder = TempFolder.Create("verdicts");
