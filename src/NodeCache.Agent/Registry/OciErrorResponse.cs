@@ -43,7 +43,9 @@ internal static class OciErrorResponse
                 status, error.UpstreamContentType ?? "application/json", System.Text.Encoding.UTF8.GetBytes(error.UpstreamBody!),
                 upstreamMessage is null ? null : ReasonPhrase.With(status, upstreamMessage));
         }
-        return new OciErrorAnswer(status, "application/json", Serialize(error), null);
+        // skopeo, like containerd, prints only the status line: a failure of the agent's own (an upstream it cannot reach,
+        // and why) says what to do there too.
+        return new OciErrorAnswer(status, "application/json", Serialize(error), status >= 500 ? ReasonPhrase.With(status, error.Message) : null);
     }
 
     private static byte[] Serialize(MirrorError error)

@@ -22,7 +22,8 @@ public sealed record MirrorError(MirrorFailure Failure, string Code, string Mess
             UpstreamOutcome.ClientError => new(Refusal(status), unknownCode, $"the upstream registry refused {what} ({status})", status, response.ErrorBody, response.ErrorContentType),
             UpstreamOutcome.NoUpstream => new(MirrorFailure.NotFound, unknownCode, $"{what} is not in the cache, and {response.FailureReason}"),
             UpstreamOutcome.ServerError => new(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"the upstream registry failed ({status}) for {what}"),
-            _ => new(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"the upstream registry is unreachable for {what}"),
+            // The reason names the upstream URL (never its credentials or query) and why it gave no answer.
+            _ => new(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"the upstream registry is unreachable for {what}: {response.FailureReason}"),
         };
     }
 

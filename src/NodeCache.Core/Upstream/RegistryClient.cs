@@ -19,12 +19,14 @@ public sealed class RegistryClient : IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly TimeSpan _responseTimeout;
+    private readonly TimeSpan _connectTimeout;
 
     /// <exception cref="IOException">The CA bundle cannot be read.</exception>
     public RegistryClient(RegistryClientOptions options, CredentialStore credentials, ILogger logger, TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
         _responseTimeout = options.ResponseTimeout;
+        _connectTimeout = options.ConnectTimeout;
         _logger = logger;
         _bundle = options.CaBundlePath is null ? null : CaBundle.Load(options.CaBundlePath);
         _http = UpstreamHttp.Create(options, _bundle);
@@ -159,6 +161,13 @@ public sealed class RegistryClient : IDisposable
             catch (Exception e) when (UpstreamFailure.IsNoAnswer(e, cancellationToken))
             {
                 _logger.LogDebug("{Method} {Url}: no answer: {Reason}", request.Method, SafeText.Url(uri), SafeText.Message(e));
+                if (await PlainHttpProbe.AnswersPlainHttpAsync(e, uri, _connectTimeout, cancellationToken))
+                {
+                    var plain = new UriBuilder(endpoint.BaseUri) { Scheme = Uri.UriSchemeHttp, Port = uri.Port }.Uri;
+                    var advice = $"{SafeText.Url(endpoint.BaseUri)} does not speak TLS, it answers plain HTTP: "
+                        + $"use --upstream {request.Route.Registry}={SafeText.Url(plain).TrimEnd('/')}{(endpoint.PathPrefix is null ? "" : "/" + endpoint.PathPrefix)}";
+                    return UpstreamResponse.Unreachable(endpoint, advice);
+                }
                 return UpstreamResponse.Unreachable(endpoint, $"{SafeText.Url(uri)}: {SafeText.Message(e)}");
             }
 

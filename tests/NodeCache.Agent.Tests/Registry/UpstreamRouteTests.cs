@@ -57,6 +57,32 @@ public sealed class UpstreamRouteTests
         Assert.Equal(image.Layers[0].ReadAllBytes(), await blob.Content.ReadAsByteArrayAsync());
     }
 
+    [Fact]
+    public async Task A_plain_http_registry_fetched_over_https_gets_a_503_that_names_it_and_says_to_use_an_http_upstream()
+    {
+        await using var registry = await RegistryProcess.StartAsync();
+        using var builder = new OciImageBuilder(seed: 603);
+        var image = await builder.BuildAsync("team/app", "1", [8 * OciImageBuilder.KiB]);
+        await OciPusher.For(registry).PushAsync(image);
+        using var secrets = TempFolder.Create("plain-http");
+        var credentials = secrets.Combine("robot");
+        await File.WriteAllTextAsync(credentials, "robot:s3cret-password");
+        // No rule: the default registry is fetched direct, that is over https, from a registry that speaks plain HTTP.
+        await using var agent = await AgentProcess.StartAsync(["--default-registry", registry.HostPort, "--credentials", $"{registry.HostPort}={credentials}"]);
+        var advice = $"use --upstream {registry.HostPort}=http://{registry.HostPort}";
+
+        using var response = await _http.GetAsync(new Uri(agent.BaseUri, $"/v2/{image.Repository}/manifests/{image.Tag}"));
+        var body = await response.Content.ReadAsStringAsync();
+        var inspect = await Skopeo.InspectAsync(Skopeo.Docker(agent.HostPort, $"{image.Repository}:{image.Tag}"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains($"https://{registry.HostPort}/ does not speak TLS, it answers plain HTTP: {advice}", body, StringComparison.Ordinal);
+        Assert.False(inspect.Succeeded);
+        Assert.Contains(advice, inspect.Stderr, StringComparison.Ordinal);
+        Assert.Contains(advice, agent.Output.Text(), StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", body + agent.Output.Text(), StringComparison.Ordinal);
+    }
+
     private async Task<HttpResponseMessage> GetManifestAsync(AgentProcess agent, string pathAndQuery)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(agent.BaseUri, pathAndQuery));
