@@ -14,7 +14,9 @@ internal static class KubernetesConnection
         {
             if (options.Kubeconfig is { } file)
             {
-                configuration = KubernetesClientConfiguration.BuildConfigFromConfigFile(file);
+                var kubeconfig = KubernetesClientConfiguration.LoadKubeConfig(file);
+                AllowAnonymousUser(kubeconfig);
+                configuration = KubernetesClientConfiguration.BuildConfigFromConfigObject(kubeconfig);
             }
             else if (!string.IsNullOrEmpty(environment("KUBERNETES_SERVICE_HOST")))
             {
@@ -32,5 +34,26 @@ internal static class KubernetesConnection
         // A watch is a long poll: the client's default timeout of 100 s would cut every one short.
         configuration.HttpClientTimeout = Timeout.InfiniteTimeSpan;
         return new k8s.Kubernetes(configuration);
+    }
+
+    // kubectl sends no credentials for a user that has none (kubectl proxy, an API server allowing anonymous reads);
+    // the client library refuses such a user, though it accepts a context with no user at all, which means the same.
+    private static void AllowAnonymousUser(k8s.KubeConfigModels.K8SConfiguration kubeconfig)
+    {
+        var context = kubeconfig.Contexts?.FirstOrDefault(c => c.Name == kubeconfig.CurrentContext)?.ContextDetails;
+        if (context?.User is not { } name || kubeconfig.Users?.FirstOrDefault(u => u.Name == name) is not { } user)
+        {
+            return;
+        }
+        var credentials = user.UserCredentials;
+        var hasAny = credentials is not null
+            && (!string.IsNullOrEmpty(credentials.Token) || !string.IsNullOrEmpty(credentials.UserName) || !string.IsNullOrEmpty(credentials.Password)
+                || !string.IsNullOrEmpty(credentials.ClientCertificateData) || !string.IsNullOrEmpty(credentials.ClientCertificate)
+                || !string.IsNullOrEmpty(credentials.ClientKeyData) || !string.IsNullOrEmpty(credentials.ClientKey)
+                || credentials.AuthProvider is not null || credentials.ExternalExecution is not null);
+        if (!hasAny)
+        {
+            context.User = null;
+        }
     }
 }

@@ -30,6 +30,20 @@ public sealed class PodPrefetchTests
     }
 
     [Fact]
+    public async Task A_kubeconfig_whose_user_has_no_credentials_is_accepted_as_kubectl_accepts_it()
+    {
+        await using var scenario = await PrefetchScenario.StartAsync(seed: 309, anonymousKubeconfig: true);
+        var image = await scenario.PushImageAsync("team/anonymous", SmallLayers);
+
+        var kubectl = await ToolRun.RunAsync(Kubectl.BinaryPath, ["--kubeconfig", scenario.Kubeconfig, "get", "nodes", "-o", "name"], TimeSpan.FromMinutes(1));
+        scenario.Api.Apply(KubernetesObjects.Pod("web", [image.Reference(PrefetchScenario.Namespace)], Node));
+        await scenario.WaitCachedAsync(image, "the pod's image is cached");
+
+        Assert.True(kubectl.Succeeded, kubectl.Stderr);
+        Assert.Equal($"node/{Node}", kubectl.Stdout.Trim());
+    }
+
+    [Fact]
     public async Task Watch_resumes_from_the_last_version_or_bookmark_after_a_dropped_connection_and_misses_no_pod()
     {
         await using var scenario = await PrefetchScenario.StartAsync(seed: 302);

@@ -26,6 +26,9 @@ internal sealed class PrefetchScenario : IAsyncDisposable
 
     public RegistryProcess Registry { get; }
 
+    /// <summary>The kubeconfig the agent was started with.</summary>
+    public string Kubeconfig => _folder.Combine("kubeconfig");
+
     public FakeApiServer Api { get; }
 
     public OciImageBuilder Builder { get; }
@@ -34,7 +37,8 @@ internal sealed class PrefetchScenario : IAsyncDisposable
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    public static async Task<PrefetchScenario> StartAsync(int seed, string architecture = "amd64", RegistryProcess? registry = null, params string[] agentArguments)
+    /// <param name="anonymousKubeconfig">The kubeconfig's user has no credentials, as for <c>kubectl proxy</c>.</param>
+    public static async Task<PrefetchScenario> StartAsync(int seed, string architecture = "amd64", RegistryProcess? registry = null, bool anonymousKubeconfig = false, params string[] agentArguments)
     {
         var folder = TempFolder.Create("prefetch");
         registry ??= await RegistryProcess.StartAsync();
@@ -44,7 +48,7 @@ internal sealed class PrefetchScenario : IAsyncDisposable
         {
             api.Apply(KubernetesObjects.Node(NodeName, architecture));
             var kubeconfig = folder.Combine("kubeconfig");
-            api.WriteKubeconfig(kubeconfig);
+            api.WriteKubeconfig(kubeconfig, anonymousKubeconfig);
             scenario.Agent = await AgentProcess.StartAsync(
                 [.. AgentProcess.Upstream(Namespace, registry.BaseUri), "--kubeconfig", kubeconfig, "--node-name", NodeName, .. agentArguments]);
             await scenario.WaitForLogAsync("Listed pods on", "the agent listed the node's pods");

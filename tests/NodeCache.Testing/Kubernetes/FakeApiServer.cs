@@ -95,8 +95,8 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes a kubeconfig that points at this server with <see cref="Token"/>.</summary>
-    public void WriteKubeconfig(string path) => File.WriteAllText(path, $"""
+    /// <summary>Writes a kubeconfig that points at this server with <see cref="Token"/>, or with a user that has no credentials at all (as for <c>kubectl proxy</c>).</summary>
+    public void WriteKubeconfig(string path, bool anonymous = false) => File.WriteAllText(path, $"""
         apiVersion: v1
         kind: Config
         clusters:
@@ -105,8 +105,7 @@ public sealed class FakeApiServer : IAsyncDisposable
             server: {BaseUri.ToString().TrimEnd('/')}
         users:
         - name: agent
-          user:
-            token: {Token}
+          user: {(anonymous ? "{}" : $"{{ token: {Token} }}")}
         contexts:
         - name: fake
           context:
