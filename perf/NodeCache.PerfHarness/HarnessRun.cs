@@ -1,11 +1,15 @@
 using System.Diagnostics;
+using NodeCache.PerfHarness.Cluster;
 using NodeCache.PerfHarness.Peers;
 using NodeCache.PerfHarness.Report;
 using NodeCache.PerfHarness.Scenarios;
 
 namespace NodeCache.PerfHarness;
 
-/// <summary>Starts the testbed, runs the scenarios the settings ask for in a fixed order, and reports: Markdown on stdout, JSON in the results folder.</summary>
+/// <summary>
+/// Starts the testbed, runs the scenarios the settings ask for in a fixed order (the simulated cluster last, on machines of
+/// its own), and reports: Markdown on stdout, JSON in the results folder.
+/// </summary>
 internal static class HarnessRun
 {
     private static readonly (string Name, Func<Testbed, CancellationToken, Task<ScenarioResult>> Run)[] Scenarios =
@@ -26,30 +30,47 @@ internal static class HarnessRun
 
         var results = new List<ScenarioResult>();
         var failed = false;
+        async Task RunScenarioAsync(string name, Func<Task<ScenarioResult>> run)
+        {
+            try
+            {
+                results.Add(await run());
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // One broken scenario should not cost the figures of the others; the exit code still says so.
+                failed = true;
+                Progress($"{name} failed: {ex}");
+                var broken = new ScenarioResult(name, $"{name} (failed)", []);
+                broken.Note($"failed: {ex.GetType().Name}: {ex.Message.Split('\n')[0]}");
+                results.Add(broken);
+            }
+        }
         try
         {
-            await using var bed = await Testbed.StartAsync(settings, Progress, cancellationToken);
-            var memory = AgentMemory.Start();
-            AgentMemory.AfterScenario(memory, bed, "start");
-            foreach (var (name, run) in Scenarios.Where(s => settings.Runs(s.Name)))
+            var onLoopback = Scenarios.Where(s => settings.Runs(s.Name)).ToList();
+            if (onLoopback.Count > 0)
             {
-                try
+                await using var bed = await Testbed.StartAsync(settings, Progress, cancellationToken);
+                var memory = AgentMemory.Start();
+                AgentMemory.AfterScenario(memory, bed, "start");
+                foreach (var (name, run) in onLoopback)
                 {
-                    results.Add(await run(bed, cancellationToken));
-                    AgentMemory.AfterScenario(memory, bed, name);
+                    await RunScenarioAsync(name, async () =>
+                    {
+                        var result = await run(bed, cancellationToken);
+                        AgentMemory.AfterScenario(memory, bed, name);
+                        return result;
+                    });
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // One broken scenario should not cost the figures of the others; the exit code still says so.
-                    failed = true;
-                    Progress($"{name} failed: {ex}");
-                    var broken = new ScenarioResult(name, $"{name} (failed)", []);
-                    broken.Note($"failed: {ex.GetType().Name}: {ex.Message.Split('\n')[0]}");
-                    results.Add(broken);
-                }
+                results.Add(AgentMemory.Measure(memory, bed));
+                Progress("stopping the peers");
             }
-            results.Add(AgentMemory.Measure(memory, bed));
-            Progress("stopping the peers");
+            // The cluster builds its own machines: a bed of its own, after the loopback one is gone.
+            if (settings.Runs(ClusterRollout.Name))
+            {
+                await RunScenarioAsync(ClusterRollout.Name, () => ClusterRollout.RunAsync(settings, Progress, cancellationToken));
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -1,4 +1,5 @@
 using NodeCache.Testing;
+using NodeCache.Testing.Cluster;
 
 namespace NodeCache.PerfHarness;
 
@@ -9,10 +10,15 @@ internal sealed record HarnessSettings
         usage: NodeCache.PerfHarness [--quick] [--results DIR] [--only SCENARIO[,SCENARIO...]]
           --quick    1 repetition and smaller blobs (about 3-5 minutes); without it 3 repetitions (under 20 minutes)
           --results  where the JSON goes (default: perf/results of the repository this runs from)
-          --only     warm, manifests, cold, stampede, pull (default: all)
+          --only     warm, manifests, cold, stampede, pull, cluster (default: all but cluster)
+                     cluster: a simulated cluster of network namespaces, 10 and 20 nodes (quick: 3 and 6), peering off
+                     and on, and faults; needs root, about 15 minutes (quick: 3)
         """;
 
-    public static readonly IReadOnlyList<string> AllScenarios = ["warm", "manifests", "cold", "stampede", "pull"];
+    public static readonly IReadOnlyList<string> AllScenarios = ["warm", "manifests", "cold", "stampede", "pull", "cluster"];
+
+    /// <summary>The cluster needs root and a quarter of an hour: it runs when asked for by name.</summary>
+    private static readonly IReadOnlyList<string> DefaultScenarios = ["warm", "manifests", "cold", "stampede", "pull"];
 
     public required bool Quick { get; init; }
 
@@ -60,8 +66,28 @@ internal sealed record HarnessSettings
         ? [24 * OciImageBuilder.MiB, 16 * OciImageBuilder.MiB, 12 * OciImageBuilder.MiB, 6 * OciImageBuilder.MiB, 2 * OciImageBuilder.MiB]
         : [120 * OciImageBuilder.MiB, 80 * OciImageBuilder.MiB, 60 * OciImageBuilder.MiB, 30 * OciImageBuilder.MiB, 10 * OciImageBuilder.MiB];
 
+    /// <summary>The cluster sizes of the rollouts, each with peering off and on.</summary>
+    public IReadOnlyList<int> ClusterSizes => Quick ? [3, 6] : [10, 20];
+
+    /// <summary>
+    /// Four layers, 256 MiB (quick: 28 MiB). The layers are gzip'd random bytes: nothing on the path can compress them.
+    /// </summary>
+    public IReadOnlyList<long> ClusterLayerSizes => Quick
+        ? [12 * OciImageBuilder.MiB, 8 * OciImageBuilder.MiB, 6 * OciImageBuilder.MiB, 2 * OciImageBuilder.MiB]
+        : [112 * OciImageBuilder.MiB, 80 * OciImageBuilder.MiB, 48 * OciImageBuilder.MiB, 16 * OciImageBuilder.MiB];
+
+    /// <summary>
+    /// Each node's link, both ways. Every byte a node receives is copied through the kernel and hashed by its agent and its
+    /// client, and with peering most of it is sent on again: 20 nodes at this rate move about 160 MB/s through the two
+    /// cores at most, well under what they hash, so links and not the CPU set the pace (the run shows it on one node's pull).
+    /// </summary>
+    public static readonly LinkShape ClusterNodeLink = LinkShape.Megabits(64);
+
+    /// <summary>Harbor's link: four times a node's, as a registry has a bigger pipe than one node, and not so big that 20 nodes do not queue on it.</summary>
+    public static readonly LinkShape ClusterHarborLink = LinkShape.Megabits(256);
+
     /// <summary>A hard stop for the whole run: a peer that hangs must not keep the machine busy for ever.</summary>
-    public TimeSpan Deadline => Quick ? TimeSpan.FromMinutes(15) : TimeSpan.FromMinutes(45);
+    public TimeSpan Deadline => (Quick ? TimeSpan.FromMinutes(15) : TimeSpan.FromMinutes(45)) + (Runs("cluster") ? TimeSpan.FromMinutes(Quick ? 15 : 45) : TimeSpan.Zero);
 
     public bool Runs(string scenario) => Scenarios.Contains(scenario);
 
@@ -70,7 +96,7 @@ internal sealed record HarnessSettings
     {
         var quick = false;
         string? results = null;
-        IReadOnlySet<string> scenarios = AllScenarios.ToHashSet();
+        IReadOnlySet<string> scenarios = DefaultScenarios.ToHashSet();
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])

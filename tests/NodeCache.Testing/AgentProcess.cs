@@ -24,10 +24,13 @@ public sealed class AgentProcess : IAsyncDisposable
     private readonly HttpClient _http;
     private ChildProcess _process = null!;
 
-    private AgentProcess(TempFolder folder, int port, string cacheDir, IReadOnlyList<string> extraArguments, NetworkNamespace? machine)
+    private readonly IReadOnlyDictionary<string, string> _environment;
+
+    private AgentProcess(TempFolder folder, int port, string cacheDir, IReadOnlyList<string> extraArguments, NetworkNamespace? machine, IReadOnlyDictionary<string, string>? environment)
     {
         _folder = folder;
         Machine = machine;
+        _environment = environment ?? new Dictionary<string, string>();
         _http = new HttpClient(CreateHandler()) { Timeout = TimeSpan.FromSeconds(5) };
         HostPort = $"127.0.0.1:{port}";
         BaseUri = new Uri($"http://{HostPort}/");
@@ -77,13 +80,14 @@ public sealed class AgentProcess : IAsyncDisposable
 
     /// <summary>
     /// Launches the agent without waiting for it to be ready; <paramref name="cacheDir"/> reuses a cache left by an earlier
-    /// agent, and <paramref name="machine"/> runs it inside that machine's namespace on <c>127.0.0.1:5050</c>.
+    /// agent, <paramref name="machine"/> runs it inside that machine's namespace on <c>127.0.0.1:5050</c>, and
+    /// <paramref name="environment"/> adds variables (runtime settings) to its environment.
     /// </summary>
-    public static AgentProcess Launch(IEnumerable<string> arguments, string? cacheDir = null, NetworkNamespace? machine = null)
+    public static AgentProcess Launch(IEnumerable<string> arguments, string? cacheDir = null, NetworkNamespace? machine = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var folder = TempFolder.Create("agent");
         var port = machine is null ? LoopbackPort.Next() : NodePort;
-        var agent = new AgentProcess(folder, port, cacheDir ?? folder.Combine("cache", create: true), [.. arguments], machine);
+        var agent = new AgentProcess(folder, port, cacheDir ?? folder.Combine("cache", create: true), [.. arguments], machine, environment);
         agent.Run();
         return agent;
     }
@@ -188,17 +192,13 @@ public sealed class AgentProcess : IAsyncDisposable
         {
             command = [.. Machine.Command(command[0], command[1..])];
         }
-        _process = ChildProcess.Start(
-            command[0],
-            command[1..],
-            _output,
-            // Plain output: no ANSI colours in what tests read, and no telemetry from a test run.
-            new Dictionary<string, string>
-            {
-                ["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = "false",
-                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-            },
-            _folder.Path);
+        // Plain output: no ANSI colours in what tests read, and no telemetry from a test run.
+        var environment = new Dictionary<string, string>(_environment)
+        {
+            ["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = "false",
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        };
+        _process = ChildProcess.Start(command[0], command[1..], _output, environment, _folder.Path);
     }
 
     /// <summary>The dotnet host running these tests, so the agent runs on the same runtime; PATH's otherwise.</summary>

@@ -125,12 +125,15 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>When false, the proxy drops the Range header of requests, as an upstream that does not serve ranges answers a whole 200.</summary>
     public bool RangeSupported { get; set; } = true;
 
-    /// <summary>Starts a proxy that forwards to <paramref name="target"/>.</summary>
-    public static async Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts a proxy that forwards to <paramref name="target"/>, on a free port of 127.0.0.1 unless <paramref name="listen"/>
+    /// names the address (an address of this process on a simulated cluster's bridge, standing in for a node).
+    /// </summary>
+    public static async Task<FaultProxy> StartAsync(Uri target, IPEndPoint? listen = null, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(listen ?? new IPEndPoint(IPAddress.Loopback, 0)));
         var app = builder.Build();
         var upstream = new HttpClient(new SocketsHttpHandler
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using NodeCache.PerfHarness.Cluster;
 using NodeCache.PerfHarness.Peers;
 using NodeCache.PerfHarness.Scenarios;
 
@@ -83,6 +84,24 @@ internal static class Goals
         goals.Add(peaks.Count == 0
             ? NotMeasured("agent peak RSS", "< 150 MiB")
             : new Goal("agent peak RSS (every agent of the run)", "< 150 MiB", $"{ResultTable.Number(peaks.Max())} MiB", peaks.Max() < 150));
+
+        if (byName.TryGetValue(ClusterRollout.Name, out var cluster))
+        {
+            foreach (var @case in cluster.Series.Where(s => s.Peer == ClusterRollout.On && s.Case.StartsWith("N = ", StringComparison.Ordinal)).Select(s => s.Case).Distinct())
+            {
+                // A blob resumed with a Range request after a cut counts its bytes twice at most: within a percent of 1.
+                goals.Add(AtMost($"cluster {@case}: Harbor egress with peering", "1× the image", cluster.Find(@case, ClusterRollout.On, ClusterRollout.Egress)?.Median, 1.01));
+                goals.Add(AtMost($"cluster {@case}: rollout with peering", "≤ 1.5× one node alone", cluster.FindRatio(@case, ClusterRollout.Time, $"{ClusterRollout.On} / {ClusterRollout.Alone}")?.Median, 1.5));
+            }
+            if (!cluster.Series.Any(s => s.Peer == ClusterRollout.On))
+            {
+                goals.Add(NotMeasured("cluster: Harbor egress and rollout time with peering", "1× the image; ≤ 1.5× one node alone (the agent has no peering)"));
+            }
+        }
+        else
+        {
+            goals.Add(NotMeasured("cluster rollout (perf/run --only cluster)", "Harbor egress 1× the image with peering; rollout ≤ 1.5× one node alone"));
+        }
 
         goals.Add(NotMeasured("index lookups on one core", "≥ 2 M/s (perf/NodeCache.Benchmarks, CacheIndexBenchmarks)"));
         return goals;

@@ -21,7 +21,7 @@ public sealed class ContainerdUpstreamDownTests(FaultTable table, ITestOutputHel
         var uncached = await builder.BuildAsync("library/uncached", "1", [256 * OciImageBuilder.KiB], cancellationToken: cancellationToken);
         await OciPusher.For(registry).PushAsync(cached, cancellationToken);
         await OciPusher.For(registry).PushAsync(uncached, cancellationToken);
-        await using var proxy = await FaultProxy.StartAsync(registry.BaseUri, cancellationToken);
+        await using var proxy = await FaultProxy.StartAsync(registry.BaseUri, cancellationToken: cancellationToken);
         await using var agent = await AgentProcess.StartAsync(AgentProcess.Upstream(Harbor, proxy.BaseUri), cancellationToken: cancellationToken);
         await using var containerd = await ContainerdProcess.StartAsync(cancellationToken: cancellationToken);
         // The upstream is containerd's own fallback too: when it is down, only the agent can answer.

@@ -77,7 +77,7 @@ internal sealed class MirrorScenario : IAsyncDisposable
             await OciPusher.For(registry).PushAsync(image, cancellationToken);
             if (throughProxy)
             {
-                proxy = await FaultProxy.StartAsync(registry.BaseUri, cancellationToken);
+                proxy = await FaultProxy.StartAsync(registry.BaseUri, cancellationToken: cancellationToken);
             }
             scenario = new MirrorScenario(builder, registry, proxy, image);
             scenario.Agent = await AgentProcess.StartAsync(

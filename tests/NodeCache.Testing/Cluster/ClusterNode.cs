@@ -66,11 +66,12 @@ public sealed class ClusterNode : IAsyncDisposable
         {
             throw new InvalidOperationException($"{Name}'s agent is running already");
         }
-        Agent = AgentProcess.Launch(arguments, machine: Machine);
+        Agent = AgentProcess.Launch(arguments, machine: Machine, environment: _cluster.Options.AgentEnvironment);
         // The pod exists and is not ready yet: its endpoint is listed, not ready, as the controller lists a starting pod.
         _cluster.Endpoints.Set(Endpoint(ready: false));
         _probe = new ReadinessProbe(Machine, AgentProcess.NodePort, _cluster.Options.ProbePeriod, _cluster.Options.ProbeFailureThreshold, ready => _cluster.Endpoints.Set(Endpoint(ready)));
-        await Agent.WaitReadyAsync(cancellationToken: cancellationToken);
+        // Twenty agents starting at once on two cores take a while to compile their first requests.
+        await Agent.WaitReadyAsync(TimeSpan.FromMinutes(2), cancellationToken);
     }
 
     /// <summary>Waits until the node's endpoint is ready, as other agents will then see it.</summary>

@@ -18,6 +18,15 @@ public sealed record ClusterOptions
     /// <summary>Endpoints per EndpointSlice: 100 in a real cluster; fewer makes a small cluster span several slices.</summary>
     public int EndpointsPerSlice { get; init; } = 100;
 
+    /// <summary>
+    /// Variables every agent's environment gets. By default the .NET thread pool does not spin while it waits for work:
+    /// on a real node a spinning agent only burns that node's idle cores, but here twenty agents share two cores, and
+    /// their spinning (tens of thousands of sched_yield calls a second during a fill at a node link's pace) took the
+    /// CPU the other nodes needed.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> AgentEnvironment { get; init; } =
+        new Dictionary<string, string> { ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0" };
+
     /// <summary>Arguments every agent gets besides the cluster's own.</summary>
     public IReadOnlyList<string> AgentArguments { get; init; } = [];
 }

@@ -36,11 +36,14 @@ public sealed class NetworkNamespace
     /// <summary>The veth end inside the namespace.</summary>
     public string Link { get; }
 
-    /// <summary>The shape both directions of the link have now; null while unshaped.</summary>
-    public LinkShape? Shape { get; private set; }
+    /// <summary>The shape of the traffic towards the machine; null while unshaped.</summary>
+    public LinkShape? ToMachine { get; private set; }
 
-    /// <summary>Whether <see cref="Shape"/>'s delay is in effect (the kernel has netem), or the link has its rate alone.</summary>
-    public bool DelayApplied => _network.DelaysSupported && Shape is { Delay.Ticks: > 0 };
+    /// <summary>The shape of the traffic from the machine; null while unshaped.</summary>
+    public LinkShape? FromMachine { get; private set; }
+
+    /// <summary>Whether the shapes' delays are in effect (the kernel has netem), or the link has its rates alone.</summary>
+    public bool DelayApplied => _network.DelaysSupported && (ToMachine?.Delay > TimeSpan.Zero || FromMachine?.Delay > TimeSpan.Zero);
 
     public bool Blackholed { get; private set; }
 
@@ -54,13 +57,16 @@ public sealed class NetworkNamespace
     /// <summary>An HTTP handler whose connections start inside the namespace: <c>http://127.0.0.1:...</c> is the machine's own loopback.</summary>
     public SocketsHttpHandler CreateHandler(TimeSpan? connectTimeout = null) => NamespaceSocket.Handler(Name, connectTimeout);
 
-    /// <summary>Shapes both directions of the machine's link; a later call replaces the shape.</summary>
-    public async Task ShapeAsync(LinkShape shape)
+    /// <summary>Shapes the machine's link: <paramref name="toMachine"/> towards it, <paramref name="fromMachine"/> (the same unless given) from it. A later call replaces both.</summary>
+    public async Task ShapeAsync(LinkShape toMachine, LinkShape? fromMachine = null)
     {
         var delay = _network.DelaysSupported;
-        await NetworkCommand.RunAsync("tc", shape.QdiscArguments(HostLink, delay));
-        await NetworkCommand.RunAsync("tc", ["-n", Name, .. shape.QdiscArguments(Link, delay)]);
-        Shape = shape;
+        fromMachine ??= toMachine;
+        // The host end's egress reaches the machine; the namespace end's egress leaves it.
+        await NetworkCommand.RunAsync("tc", toMachine.QdiscArguments(HostLink, delay));
+        await NetworkCommand.RunAsync("tc", ["-n", Name, .. fromMachine.QdiscArguments(Link, delay)]);
+        ToMachine = toMachine;
+        FromMachine = fromMachine;
     }
 
     /// <summary>
