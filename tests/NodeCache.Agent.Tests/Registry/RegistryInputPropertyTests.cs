@@ -3,7 +3,7 @@ using NodeCache.Agent.Configuration;
 using NodeCache.Agent.Registry;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
-using NodeCache.Store.Eviction;
+using NodeCache.Store.Images;
 using NodeCache.Upstream;
 
 namespace NodeCache.Agent.Tests.Registry;

@@ -1,6 +1,5 @@
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
-using NodeCache.Store.Eviction;
 using NodeCache.Store.Index;
 
 namespace NodeCache.Store.Images;

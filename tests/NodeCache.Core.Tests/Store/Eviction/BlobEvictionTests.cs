@@ -2,6 +2,7 @@ using NodeCache.Core.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 using NodeCache.Store.Eviction;
+using NodeCache.Store.Images;
 using NodeCache.Store.Index;
 
 namespace NodeCache.Core.Tests.Store.Eviction;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Core.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Store.Eviction;
+using NodeCache.Store.Images;
 using NodeCache.Testing;
 
 namespace NodeCache.Core.Tests.Store.Eviction;

@@ -1,6 +1,6 @@
 using NodeCache.Oci;
 
-namespace NodeCache.Store.Eviction;
+namespace NodeCache.Store.Images;
 
 /// <summary>An image as a user names it: registry, repository and a tag or a digest (<c>docker.io/library/nginx:1.27</c>).</summary>
 public sealed record PinnedImage(string Registry, RepositoryName Repository, string Reference)
