@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
-using NodeCache.Agent.Tests.Mirror;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 using Xunit.Abstractions;
 

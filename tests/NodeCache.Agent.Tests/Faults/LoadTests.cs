@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using NodeCache.Agent.Tests.Mirror;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Testing;
 using Xunit.Abstractions;

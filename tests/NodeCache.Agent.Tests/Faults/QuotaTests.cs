@@ -1,4 +1,4 @@
-using NodeCache.Agent.Tests.Mirror;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 using Xunit.Abstractions;
 

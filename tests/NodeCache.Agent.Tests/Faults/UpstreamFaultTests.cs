@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using NodeCache.Agent.Tests.Mirror;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 using Xunit.Abstractions;
 

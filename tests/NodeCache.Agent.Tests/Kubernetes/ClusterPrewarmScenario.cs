@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using NodeCache.Agent.Tests.Mirror;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Testing;
 using NodeCache.Testing.Kubernetes;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using NodeCache.Agent.Tests.Mirror;
 using NodeCache.Testing;
 using NodeCache.Testing.Kubernetes;
 using Xunit.Abstractions;

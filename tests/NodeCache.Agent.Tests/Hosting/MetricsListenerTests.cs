@@ -1,7 +1,7 @@
 using System.Net;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Telemetry;
+namespace NodeCache.Agent.Tests.Hosting;
 
 /// <summary><c>--metrics-listen</c>: an address for Prometheus that serves the metrics and probes and never the mirror.</summary>
 public sealed class MetricsListenerTests

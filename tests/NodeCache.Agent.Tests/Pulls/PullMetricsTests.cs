@@ -1,7 +1,7 @@
 using System.Text.Json;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Telemetry;
+namespace NodeCache.Agent.Tests.Pulls;
 
 /// <summary>Image pulls by real containerd, as <c>/metrics</c> (scraped and parsed) and <c>nodecache pulls</c> report them.</summary>
 public sealed class PullMetricsTests(ContainerdFixture fixture) : IClassFixture<ContainerdFixture>

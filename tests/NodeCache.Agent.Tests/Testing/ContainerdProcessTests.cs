@@ -1,6 +1,6 @@
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.FixtureTests;
+namespace NodeCache.Agent.Tests.Testing;
 
 public sealed class ContainerdProcessTests(ContainerdFixture fixture) : IClassFixture<ContainerdFixture>
 {

@@ -1,6 +1,7 @@
 using System.Net;
+using NodeCache.Agent.Tests.Prefetch;
 
-namespace NodeCache.Agent.Tests.Prefetch;
+namespace NodeCache.Agent.Tests.Access;
 
 /// <summary>
 /// Whether a repository is private is asked of the upstream with one anonymous HEAD, however many requests arrive while

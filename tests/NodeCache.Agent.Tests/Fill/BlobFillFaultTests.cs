@@ -1,8 +1,9 @@
 using System.Net;
 using System.Text.Json;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Fill;
 
 /// <summary>
 /// An upstream that sends bytes other than the digest's: every client's transfer breaks (never a complete-looking body),

@@ -1,9 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Fill;
 
 /// <summary>A fill belongs to the cache, not to the request that started it: clients going away do not waste the download.</summary>
 public sealed class BlobFillDisconnectTests

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using NodeCache.Testing;
 using NodeCache.Testing.Cluster;
 
-namespace NodeCache.Agent.Tests.FixtureTests;
+namespace NodeCache.Agent.Tests.Testing;
 
 /// <summary>The simulated cluster with peering off: nodes pull through their own agents from Harbor behind its link, and the endpoints follow the agents.</summary>
 public sealed class SimulatedClusterTests

@@ -1,6 +1,6 @@
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Support;
 
 /// <summary>A real registry holding a few pushed images, behind a <see cref="FaultProxy"/> that can deny them as Harbor's policies do.</summary>
 internal sealed class PolicyUpstream : IAsyncDisposable

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using NodeCache.Testing;
 using NodeCache.Testing.Cluster;
 
-namespace NodeCache.Agent.Tests.FixtureTests;
+namespace NodeCache.Agent.Tests.Testing;
 
 /// <summary>The simulated cluster's network: machines that reach each other over the bridge, links at their rate, a blackhole, and nothing left behind.</summary>
 public sealed class NodeNetworkTests

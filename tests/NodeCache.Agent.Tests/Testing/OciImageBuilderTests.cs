@@ -6,7 +6,7 @@ using System.Text.Json;
 using NodeCache.Testing;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.FixtureTests;
+namespace NodeCache.Agent.Tests.Testing;
 
 public sealed class OciImageBuilderTests
 {

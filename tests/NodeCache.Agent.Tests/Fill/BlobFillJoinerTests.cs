@@ -1,7 +1,8 @@
 using System.Net;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Fill;
 
 /// <summary>A client that joins a fill in progress streams what is already on disk instead of waiting for the fill to end.</summary>
 public sealed class BlobFillJoinerTests

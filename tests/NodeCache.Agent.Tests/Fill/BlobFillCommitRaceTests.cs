@@ -1,7 +1,8 @@
 using System.Net;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Fill;
 
 /// <summary>A request that arrives just as a fill commits must get the blob, whichever side of the commit it lands on.</summary>
 public sealed class BlobFillCommitRaceTests

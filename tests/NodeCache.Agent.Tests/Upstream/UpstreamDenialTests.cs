@@ -1,8 +1,9 @@
 using System.Net;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Oci;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Upstream;
 
 /// <summary>The real agent in front of the real registry behind a proxy that refuses manifests as Harbor's project policies do.</summary>
 public sealed class UpstreamDenialTests

@@ -1,7 +1,8 @@
 using System.Net;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Registry;
 
 /// <summary>Range requests of blobs, cached or not, as containerd sends them to resume a download.</summary>
 public sealed class BlobRangeTests

@@ -1,6 +1,6 @@
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.FixtureTests;
+namespace NodeCache.Agent.Tests.Testing;
 
 /// <summary>
 /// Only what holds whatever the agent does: that the fixture finds the agent's build, launches it with the contract

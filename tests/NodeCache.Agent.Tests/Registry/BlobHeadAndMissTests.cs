@@ -1,9 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Registry;
 
 /// <summary>HEADs answer from the cache or the upstream's HEAD without downloading; a blob the upstream lacks is a plain 404.</summary>
 public sealed class BlobHeadAndMissTests

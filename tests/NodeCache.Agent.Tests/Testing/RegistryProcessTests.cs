@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using NodeCache.Testing;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.FixtureTests;
+namespace NodeCache.Agent.Tests.Testing;
 
 public sealed class RegistryProcessTests
 {

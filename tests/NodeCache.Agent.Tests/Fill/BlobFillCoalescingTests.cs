@@ -1,7 +1,8 @@
 using System.Net;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Fill;
 
 /// <summary>Many clients missing the same blob at once cost the upstream one download, and all of them get the blob.</summary>
 public sealed class BlobFillCoalescingTests

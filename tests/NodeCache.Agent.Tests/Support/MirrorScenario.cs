@@ -1,7 +1,7 @@
 using NodeCache.Testing;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Support;
 
 /// <summary>
 /// A real registry holding one pushed image, optionally a <see cref="FaultProxy"/> in front of it, and a real agent whose

@@ -3,7 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using NodeCache.Oci;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Support;
 
 /// <summary>How a response ended: its status and headers, how many body bytes arrived, their digest, and what broke the transfer if anything did.</summary>
 internal sealed record BodyRead(

@@ -1,8 +1,9 @@
 using System.Net;
+using NodeCache.Agent.Tests.Prefetch;
 using NodeCache.Testing;
 using NodeCache.Testing.Kubernetes;
 
-namespace NodeCache.Agent.Tests.Prefetch;
+namespace NodeCache.Agent.Tests.Access;
 
 /// <summary>
 /// A private repository on the real registry behind the real token server: the agent has no credentials of its own,

@@ -1,7 +1,7 @@
 using System.Net;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.FixtureTests;
+namespace NodeCache.Agent.Tests.Testing;
 
 public sealed class TokenServerTests
 {

@@ -1,7 +1,8 @@
 using System.Net;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 
-namespace NodeCache.Agent.Tests.Mirror;
+namespace NodeCache.Agent.Tests.Upstream;
 
 /// <summary>
 /// <c>--upstream NS=URL1,URL2</c> against two real registries: this cluster's Harbor first, another region's next, tried
