@@ -26,7 +26,5 @@ internal static class CommonOptions
         Recursive = true,
     };
 
-    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
-
-    public static string Json(IMessage message) => Formatter.Format(message);
+    public static string Json(IMessage message) => MessageJson.Format(message);
 }

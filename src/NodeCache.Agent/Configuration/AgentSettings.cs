@@ -69,11 +69,18 @@ internal static class AgentSettings
             (o, v) => o with { ShutdownTimeout = Duration.Parse(v[0], "shutdown-timeout") }),
     ];
 
-    public static string Usage =>
-        "usage: nodecache-agent [--config FILE] [options]\n\n" +
-        string.Join('\n', All.Select(s => $"  --{s.Name} {s.Placeholder,-20} {s.Help}")) +
-        "\n  --config FILE                 YAML or JSON file with the same keys\n\n" +
-        "Each option may also come from NODECACHE_<NAME> (e.g. NODECACHE_CACHE_DIR); list values there are separated by spaces or ';'.";
+    public static string Usage
+    {
+        get
+        {
+            // One column for the flags as typed, wide enough for the longest, so every description starts in the same place.
+            (string Flag, string Help)[] rows = [.. All.Select(s => ($"--{s.Name} {s.Placeholder}", s.Help)), ("--config FILE", "YAML or JSON file with the same keys")];
+            var width = rows.Max(r => r.Flag.Length);
+            return "usage: nodecache-agent [--config FILE] [options]\n\n" +
+                string.Join('\n', rows.Select(r => $"  {r.Flag.PadRight(width)}  {r.Help}")) + "\n\n" +
+                "Each option may also come from NODECACHE_<NAME> (e.g. NODECACHE_CACHE_DIR); list values there are separated by spaces or ';'.";
+        }
+    }
 
     /// <summary>The options, or a <see cref="FormatException"/> naming the first bad setting.</summary>
     public static AgentOptions Load(IReadOnlyList<string> args, Func<string, string?> environment)

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using NodeCache.Agent.Configuration;
 using NodeCache.Control.V1;
 using NodeCache.Oci;
 using NodeCache.Store.Eviction;
@@ -12,7 +13,7 @@ namespace NodeCache.Agent.Control;
 /// Pin, unpin and evict as the control API offers them: a target is an image reference or a blob digest, each answered
 /// with the cached blobs it concerned; what cannot be done is a status with one line that says why.
 /// </summary>
-internal sealed class CacheEdits(Pins pins, BlobEviction eviction, ImageBlobs images, BlobIndex blobs, ILogger<CacheEdits> logger)
+internal sealed class CacheEdits(Pins pins, BlobEviction eviction, ImageBlobs images, BlobIndex blobs, AgentOptions options, ILogger<CacheEdits> logger)
 {
     public PinResponse Pin(string text)
     {
@@ -94,13 +95,13 @@ internal sealed class CacheEdits(Pins pins, BlobEviction eviction, ImageBlobs im
 
     private long Size(Digest digest) => blobs.TryGet(digest, out var record) && record.State == BlobState.Committed ? record.Size : 0;
 
-    private static CacheTarget Parse(string text)
+    private CacheTarget Parse(string text)
     {
         if (Digest.TryParse(text, out var digest))
         {
             return new CacheTarget(digest, null);
         }
-        if (ImageReference.TryParse(text, out var reference, out var error))
+        if (ImageReference.TryParse(text, options.DefaultRegistry, out var reference, out var error))
         {
             return new CacheTarget(null, PinnedImage.From(reference));
         }

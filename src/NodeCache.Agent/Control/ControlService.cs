@@ -26,7 +26,8 @@ internal sealed class ControlService(
         var references = new List<ImageReference>();
         foreach (var text in request.Images)
         {
-            if (!ImageReference.TryParse(text, out var reference, out var error))
+            // A name without a registry is for the agent's default registry, as a registry request without ns is.
+            if (!ImageReference.TryParse(text, options.DefaultRegistry, out var reference, out var error))
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"bad image reference '{text}': {error}"));
             }
@@ -74,13 +75,14 @@ internal sealed class ControlService(
         {
             UsedBytes = usage.UsedBytes,
             Blobs = usage.Blobs,
-            Images = images.TagCount,
+            Images = images.Count(),
             CapacityBytes = usage.CapacityBytes,
             PinnedBytes = edits.Bytes(edits.Pinned()),
             Evictions = usage.Evictions,
             FilesystemFreeBytes = drive.AvailableFreeSpace,
             FillsInFlight = fills.Count,
             CacheDir = options.CacheDir,
+            DefaultRegistry = options.DefaultRegistry,
         });
     }
 

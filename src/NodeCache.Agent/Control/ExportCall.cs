@@ -1,4 +1,5 @@
 using Grpc.Core;
+using NodeCache.Agent.Configuration;
 using NodeCache.Archive;
 using NodeCache.Control.V1;
 using NodeCache.Oci;
@@ -9,7 +10,7 @@ namespace NodeCache.Agent.Control;
 /// One Export call: the images are checked to be cached, then <see cref="ImageExport"/> writes their OCI layout tar
 /// straight into the response, and an <see cref="ExportDone"/> closes it, so a client can tell a whole archive from a cut one.
 /// </summary>
-internal sealed class ExportCall(ImageExport export, ILogger<ExportCall> logger)
+internal sealed class ExportCall(ImageExport export, AgentOptions options, ILogger<ExportCall> logger)
 {
     public async Task RunAsync(ExportRequest request, IServerStreamWriter<ExportChunk> responseStream, ServerCallContext context)
     {
@@ -20,7 +21,7 @@ internal sealed class ExportCall(ImageExport export, ILogger<ExportCall> logger)
         var references = new List<ExportReference>();
         foreach (var text in request.Images)
         {
-            if (!ImageReference.TryParse(text, out var reference, out var error))
+            if (!ImageReference.TryParse(text, options.DefaultRegistry, out var reference, out var error))
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"bad image reference '{text}': {error}"));
             }

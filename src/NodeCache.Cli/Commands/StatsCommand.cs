@@ -22,6 +22,7 @@ internal static class StatsCommand
             var used = stats.CapacityBytes > 0 ? $" ({100.0 * stats.UsedBytes / stats.CapacityBytes:0.#}% of capacity)" : "";
             var grid = new Grid().AddColumn().AddColumn();
             grid.AddRow("cache", Markup.Escape(stats.CacheDir));
+            grid.AddRow("default registry", Markup.Escape(stats.DefaultRegistry));
             grid.AddRow("used", ByteSize.Format(stats.UsedBytes) + used);
             grid.AddRow("capacity", ByteSize.Format(stats.CapacityBytes));
             grid.AddRow("filesystem free", ByteSize.Format(stats.FilesystemFreeBytes));

@@ -4,7 +4,8 @@ namespace NodeCache.Oci;
 
 /// <summary>
 /// An image as a pod or a user names it: <c>[registry/]repository[:tag][@digest]</c>, normalised the way containerd
-/// does: no registry means <c>docker.io</c>, a one-part Docker Hub name gets <c>library/</c>, no tag or digest means <c>latest</c>.
+/// does: no registry means <c>docker.io</c> (or the default registry given), a one-part Docker Hub name gets
+/// <c>library/</c>, no tag or digest means <c>latest</c>.
 /// </summary>
 public sealed record ImageReference(string Registry, RepositoryName Repository, string? Tag, Digest? Digest)
 {
@@ -15,7 +16,11 @@ public sealed record ImageReference(string Registry, RepositoryName Repository, 
 
     public static bool TryParse(string? text, [NotNullWhen(true)] out ImageReference? reference) => TryParse(text, out reference, out _);
 
-    public static bool TryParse(string? text, [NotNullWhen(true)] out ImageReference? reference, out string error)
+    public static bool TryParse(string? text, [NotNullWhen(true)] out ImageReference? reference, out string error) =>
+        TryParse(text, DockerHub, out reference, out error);
+
+    /// <summary>As a pod's image is read, except that a name without a registry is for <paramref name="defaultRegistry"/> (the agent's <c>--default-registry</c>).</summary>
+    public static bool TryParse(string? text, string defaultRegistry, [NotNullWhen(true)] out ImageReference? reference, out string error)
     {
         reference = null;
         error = "";
@@ -50,7 +55,7 @@ public sealed record ImageReference(string Registry, RepositoryName Repository, 
                 return false;
             }
         }
-        var registry = DockerHub;
+        var registry = defaultRegistry;
         var firstSlash = rest.IndexOf('/', StringComparison.Ordinal);
         // The first component is a registry when it looks like a host: it has a dot or a port, or is localhost.
         if (firstSlash > 0 && rest[..firstSlash] is var first && (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost"))
@@ -67,13 +72,16 @@ public sealed record ImageReference(string Registry, RepositoryName Repository, 
         {
             registry = DockerHub;
         }
-        if (registry == DockerHub && !rest.Contains('/', StringComparison.Ordinal))
-        {
-            rest = "library/" + rest;
-        }
+        // Checked as typed: the error names what the user wrote, not a library/ prefix they never typed.
         if (!RepositoryName.TryParse(rest, out var repository))
         {
             error = $"'{rest}' is not a valid repository name";
+            return false;
+        }
+        if (registry == DockerHub && !rest.Contains('/', StringComparison.Ordinal)
+            && !RepositoryName.TryParse("library/" + rest, out repository))
+        {
+            error = $"'{rest}' is too long for a Docker Hub name";
             return false;
         }
         reference = new ImageReference(registry, repository, tag ?? (digest is null ? "latest" : null), digest);

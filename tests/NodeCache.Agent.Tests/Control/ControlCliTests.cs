@@ -76,8 +76,8 @@ public sealed class ControlCliTests(ControlFixture fixture, ITestOutputHelper ou
 
         Assert.Equal(0, run.ExitCode);
         var done = Assert.Single(JsonDocument.Parse(run.Stdout).RootElement.EnumerateArray());
-        Assert.Equal("0", done.GetProperty("bytesFetched").GetString());
-        Assert.Equal((image.Blobs.Sum(b => b.Size) + image.Manifest.Size).ToString(), done.GetProperty("bytesCached").GetString());
+        Assert.Equal(0, done.GetProperty("bytesFetched").GetInt64());
+        Assert.Equal(image.Blobs.Sum(b => b.Size) + image.Manifest.Size, done.GetProperty("bytesCached").GetInt64());
         Assert.Equal("IMAGE_ERROR_NONE", done.GetProperty("error").GetString());
         Assert.Equal(before, await Registry.CountBlobGetsAsync());
     }
@@ -134,7 +134,7 @@ public sealed class ControlCliTests(ControlFixture fixture, ITestOutputHelper ou
         var listed = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("images").EnumerateArray()
             .Single(i => i.GetProperty("image").GetString() == $"{Harbor}/team/listed:2.0");
         Assert.Equal(image.ManifestDigest.ToString(), listed.GetProperty("digest").GetString());
-        Assert.Equal((image.Blobs.Sum(b => b.Size) + image.Manifest.Size).ToString(), listed.GetProperty("size").GetString());
+        Assert.Equal(image.Blobs.Sum(b => b.Size) + image.Manifest.Size, listed.GetProperty("size").GetInt64());
         Assert.Equal(image.Blobs.Count + 1, listed.GetProperty("blobs").GetInt32());
         Assert.False(listed.GetProperty("pinned").GetBoolean());
         Assert.True(DateTimeOffset.UtcNow - listed.GetProperty("lastUsed").GetDateTimeOffset() < TimeSpan.FromMinutes(5));
@@ -144,18 +144,28 @@ public sealed class ControlCliTests(ControlFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
-    public async Task Stats_as_json_count_the_cached_blobs_and_bytes_against_the_capacity()
+    public async Task Stats_as_json_count_the_cached_blobs_bytes_and_images_in_numbers_against_the_capacity()
     {
         var image = await fixture.PushImageAsync("team/counted", "1", 300 * OciImageBuilder.KiB);
         (await Cli("prewarm", image.Reference(Harbor))).EnsureSucceeded();
 
         var run = await Cli("stats", "-o", "json");
+        (await Cli("evict", image.Reference(Harbor))).EnsureSucceeded();
+        var afterEviction = JsonDocument.Parse((await Cli("stats", "-o", "json")).Stdout).RootElement;
 
         Assert.Equal(0, run.ExitCode);
+        Assert.EndsWith("}\n", run.Stdout, StringComparison.Ordinal);
         var stats = JsonDocument.Parse(run.Stdout).RootElement;
-        Assert.True(long.Parse(stats.GetProperty("blobs").GetString()!) >= image.Blobs.Count + 1);
-        Assert.True(long.Parse(stats.GetProperty("usedBytes").GetString()!) >= image.Blobs.Sum(b => b.Size));
-        Assert.Equal((20L << 30).ToString(), stats.GetProperty("capacityBytes").GetString());
+        foreach (var count in new[] { "usedBytes", "capacityBytes", "blobs", "images", "pinnedBytes", "evictions", "fillsInFlight", "filesystemFreeBytes" })
+        {
+            Assert.Equal(JsonValueKind.Number, stats.GetProperty(count).ValueKind);
+        }
+        // An evicted image is no longer one of the cache's images, though its tag is still known.
+        Assert.Equal(stats.GetProperty("images").GetInt64() - 1, afterEviction.GetProperty("images").GetInt64());
+        Assert.Equal("docker.io", stats.GetProperty("defaultRegistry").GetString());
+        Assert.True(stats.GetProperty("blobs").GetInt64() >= image.Blobs.Count + 1);
+        Assert.True(stats.GetProperty("usedBytes").GetInt64() >= image.Blobs.Sum(b => b.Size));
+        Assert.Equal(20L << 30, stats.GetProperty("capacityBytes").GetInt64());
         Assert.Equal(Agent.CacheDir, stats.GetProperty("cacheDir").GetString());
     }
 
@@ -185,8 +195,13 @@ public sealed class ControlCliTests(ControlFixture fixture, ITestOutputHelper ou
 
         var run = await Cli("prewarm", $"{Harbor}/Team/App:1");
 
+        var hubName = await Cli("prewarm", "Team:1");
+
         Assert.Equal(4, run.ExitCode);
         Assert.StartsWith($"nodecache: bad image reference '{Harbor}/Team/App:1'", run.Stderr, StringComparison.Ordinal);
+        // What the user typed, not the library/ prefix a one-part Docker Hub name gets.
+        Assert.Equal(4, hubName.ExitCode);
+        Assert.Equal("nodecache: bad image reference 'Team:1': 'Team' is not a valid repository name", hubName.Stderr.Trim());
         Assert.Equal(before, await Registry.CountManifestRequestsAsync());
     }
 
@@ -266,7 +281,7 @@ public sealed class ControlCliTests(ControlFixture fixture, ITestOutputHelper ou
         }
 
         Assert.True(absent.Value.GetProperty("failed").GetBoolean());
-        Assert.Equal("0", absent.Value.GetProperty("bytes").GetString());
+        Assert.Equal(0, absent.Value.GetProperty("bytes").GetInt64());
     }
 
     private static string Size(long bytes) => NodeCache.Cli.ByteSize.Format(bytes);

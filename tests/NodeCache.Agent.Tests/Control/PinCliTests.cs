@@ -79,11 +79,11 @@ public sealed class PinCliTests(ControlFixture fixture) : IClassFixture<ControlF
 
         Assert.Equal(0, run.ExitCode);
         var stats = JsonDocument.Parse(run.Stdout).RootElement;
-        Assert.Equal((20L << 30).ToString(), stats.GetProperty("capacityBytes").GetString());
-        Assert.Equal((pinned.Blobs.Sum(b => b.Size) + pinned.Manifest.Size).ToString(), stats.GetProperty("pinnedBytes").GetString());
-        Assert.Equal((pinned.Blobs.Sum(b => b.Size) + pinned.Manifest.Size).ToString(), stats.GetProperty("usedBytes").GetString());
-        Assert.Equal((evicted.Blobs.Count + 1).ToString(), stats.GetProperty("evictions").GetString());
-        Assert.Equal((pinned.Blobs.Count + 1).ToString(), stats.GetProperty("blobs").GetString());
+        Assert.Equal(20L << 30, stats.GetProperty("capacityBytes").GetInt64());
+        Assert.Equal(pinned.Blobs.Sum(b => b.Size) + pinned.Manifest.Size, stats.GetProperty("pinnedBytes").GetInt64());
+        Assert.Equal(pinned.Blobs.Sum(b => b.Size) + pinned.Manifest.Size, stats.GetProperty("usedBytes").GetInt64());
+        Assert.Equal(evicted.Blobs.Count + 1, stats.GetProperty("evictions").GetInt64());
+        Assert.Equal(pinned.Blobs.Count + 1, stats.GetProperty("blobs").GetInt64());
     }
 
     [Fact]

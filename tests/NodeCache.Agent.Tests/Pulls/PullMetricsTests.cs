@@ -67,7 +67,7 @@ public sealed class PullMetricsTests(ContainerdFixture fixture) : IClassFixture<
             Assert.Equal(Harbor, pull.GetProperty("registry").GetString());
             Assert.Equal("team/metered", pull.GetProperty("repository").GetString());
             Assert.Equal("1", pull.GetProperty("reference").GetString());
-            Assert.Equal(imageBytes.ToString(), pull.GetProperty("bytes").GetString());
+            Assert.Equal(imageBytes, pull.GetProperty("bytes").GetInt64());
         });
         await Containerd.RemoveImageAsync(image.Reference(Harbor));
     }
@@ -92,14 +92,16 @@ public sealed class PullMetricsTests(ContainerdFixture fixture) : IClassFixture<
 
         await Containerd.PullAsync(image.Reference(Harbor));
 
-        var finished = await output.WaitForLineAsync(l => l.Text.Contains("team/watched", StringComparison.Ordinal) && l.Text.Contains("\"finished\": true", StringComparison.Ordinal), timeout.Token);
+        var finished = await output.WaitForLineAsync(l => l.Text.Contains("team/watched", StringComparison.Ordinal) && IsFinished(l.Text), timeout.Token);
         var started = output.Lines().First(l => l.Text.Contains("team/watched", StringComparison.Ordinal)).Text;
-        Assert.Contains("\"finished\": false", started, StringComparison.Ordinal);
+        Assert.False(IsFinished(started));
         var done = JsonDocument.Parse(finished.Text).RootElement;
         Assert.Equal("team/watched", done.GetProperty("repository").GetString());
         Assert.Equal("PULL_SOURCE_UPSTREAM", done.GetProperty("source").GetString());
         await Containerd.RemoveImageAsync(image.Reference(Harbor));
     }
+
+    private static bool IsFinished(string line) => JsonDocument.Parse(line).RootElement.GetProperty("finished").GetBoolean();
 
     private static IReadOnlyDictionary<string, string> Labels(string source) => AgentMetrics.Labels(("registry", Harbor), ("source", source));
 

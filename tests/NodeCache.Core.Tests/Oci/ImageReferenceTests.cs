@@ -53,4 +53,22 @@ public sealed class ImageReferenceTests
         Assert.False(ImageReference.TryParse(text, out _, out var error));
         Assert.NotEmpty(error);
     }
+
+    [Theory]
+    [InlineData("team/app:1", "harbor.example/team/app:1")]
+    [InlineData("nginx", "harbor.example/nginx:latest")]
+    [InlineData("docker.io/nginx", "docker.io/library/nginx:latest")]
+    [InlineData("ghcr.io/org/tool:2", "ghcr.io/org/tool:2")]
+    public void A_name_without_a_registry_is_the_default_registrys_and_only_docker_hub_adds_library(string text, string expected)
+    {
+        Assert.True(ImageReference.TryParse(text, "harbor.example", out var reference, out _));
+        Assert.Equal(expected, reference.ToString());
+    }
+
+    [Fact]
+    public void A_bad_one_part_name_is_reported_as_typed()
+    {
+        Assert.False(ImageReference.TryParse("Team:1", out _, out var error));
+        Assert.Equal("'Team' is not a valid repository name", error);
+    }
 }

@@ -30,8 +30,8 @@ public sealed class CachedImages(TagIndex tags, BlobIndex blobs, CacheLayout lay
         return [.. images.OrderBy(i => i.Registry, StringComparer.Ordinal).ThenBy(i => i.Repository.Value, StringComparer.Ordinal).ThenBy(i => i.Tag, StringComparer.Ordinal)];
     }
 
-    /// <summary>Tags in the index.</summary>
-    public long TagCount => tags.Count;
+    /// <summary>Tags whose manifest is cached, as <see cref="List"/> counts them: a tag whose manifest was evicted is no image.</summary>
+    public long Count() => tags.Entries().LongCount(tag => blobs.TryGet(tag.Record.Digest, out var record) && record.State == BlobState.Committed);
 
     // Reads the index record, not the store's TryGet: listing must not count as a use of the blob.
     private void Collect(Digest digest, Dictionary<Digest, BlobRecord> found, int depth)
