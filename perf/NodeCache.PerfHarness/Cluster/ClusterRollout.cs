@@ -48,10 +48,9 @@ internal static class ClusterRollout
             foreach (var mode in i % 2 == 0 ? modes : modes.Reverse())
             {
                 var members = nodes.Take(sizes[i]).ToList();
-                var rollout = await RunAsync(cluster, members, mode, image, null, cancellationToken);
-                Record(result, SizeCase(sizes[i]), Column(mode), rollout, size);
-                progress($"{SizeCase(sizes[i])}, {Column(mode)}: {rollout.Elapsed.TotalSeconds:F1} s, Harbor sent {rollout.HarborBytes / (double)size:F2}× the image, "
-                    + $"{rollout.Completed}/{rollout.Nodes.Count} nodes, CPU {rollout.AgentCores:F2} + {rollout.OtherCores:F2} cores");
+                var measured = await RunAsync(cluster, members, mode, image, null, cancellationToken);
+                Record(result, SizeCase(sizes[i]), Column(mode), measured, size);
+                progress($"{SizeCase(sizes[i])}, {Column(mode)}: {measured}");
             }
             foreach (var column in peering ? [Off, On] : new[] { Off })
             {
@@ -70,13 +69,13 @@ internal static class ClusterRollout
     }
 
     /// <summary>Starts the members' agents (fresh caches), runs one rollout, stops them again.</summary>
-    internal static async Task<RolloutResult> RunAsync(
+    internal static async Task<MeasuredRollout> RunAsync(
         SimulatedCluster cluster, IReadOnlyList<ClusterNode> members, PeeringMode mode, BuiltImage image, Rollout.During? during, CancellationToken cancellationToken)
     {
         await cluster.StartAgentsAsync(members, mode, cancellationToken);
         try
         {
-            return await Rollout.RunAsync(cluster, members, image, during, cancellationToken);
+            return await MeasuredRollout.RunAsync(cluster, members, image, during, cancellationToken);
         }
         finally
         {
@@ -84,13 +83,14 @@ internal static class ClusterRollout
         }
     }
 
-    internal static void Record(ScenarioResult result, string @case, string column, RolloutResult rollout, long size)
+    internal static void Record(ScenarioResult result, string @case, string column, MeasuredRollout measured, long size)
     {
-        result.Add(@case, column, Egress, "×", rollout.HarborBytes / (double)size);
+        var rollout = measured.Rollout;
+        result.Add(@case, column, Egress, "×", rollout.HarborEgress);
         result.Add(@case, column, Time, "s", rollout.Elapsed.TotalSeconds);
         result.Add(@case, column, Completed, "nodes", rollout.Completed);
-        result.Add(@case, column, "CPU of the agents / time", "cores", rollout.AgentCores);
-        result.Add(@case, column, "CPU of clients, containerd and Harbor / time", "cores", rollout.OtherCores);
+        result.Add(@case, column, "CPU of the agents / time", "cores", measured.AgentCores);
+        result.Add(@case, column, "CPU of clients, containerd and Harbor / time", "cores", measured.OtherCores);
         foreach (var error in rollout.Errors)
         {
             result.Note($"{@case}, {column}: {error}");
@@ -109,12 +109,13 @@ internal static class ClusterRollout
         await cluster.StartAgentsAsync([node], PeeringMode.Off, cancellationToken);
         try
         {
-            var rollout = await Rollout.RunAsync(cluster, [node], image, null, cancellationToken);
+            var measured = await MeasuredRollout.RunAsync(cluster, [node], image, null, cancellationToken);
+            var rollout = measured.Rollout;
             var atLinkRate = size / (double)cluster.Options.NodeLink.BytesPerSecond;
-            Record(result, Alone, Off, rollout, size);
+            Record(result, Alone, Off, measured, size);
             result.Add(Alone, Off, "time / (image size / link rate)", "×", rollout.Elapsed.TotalSeconds / atLinkRate);
             progress($"{Alone}: {rollout.Elapsed.TotalSeconds:F1} s ({rollout.Elapsed.TotalSeconds / atLinkRate:F2}× size / link rate), "
-                + $"CPU: agent {rollout.AgentCores:F2} cores, client and Harbor {rollout.OtherCores:F2} cores");
+                + $"CPU: agent {measured.AgentCores:F2} cores, client and Harbor {measured.OtherCores:F2} cores");
         }
         finally
         {

@@ -16,6 +16,9 @@ namespace NodeCache.Testing.Cluster;
 /// </summary>
 public sealed class MirrorPull(HttpClient http, IReadOnlyList<Uri> hosts, string registry)
 {
+    /// <summary>What the pull sends as its User-Agent, so Harbor's log tells its requests (after a fallback) from the agents'.</summary>
+    public const string UserAgent = "simulated-containerd";
+
     /// <summary>containerd's default number of blobs fetched at once.</summary>
     public const int ConcurrentDownloads = 3;
 
@@ -116,6 +119,7 @@ public sealed class MirrorPull(HttpClient http, IReadOnlyList<Uri> hosts, string
             foreach (var host in hosts)
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, Url(host, $"/v2/{repository}/blobs/{blob.Digest}"));
+                request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
                 if (offset > 0)
                 {
                     request.Headers.Range = new RangeHeaderValue(offset, null);
@@ -189,6 +193,7 @@ public sealed class MirrorPull(HttpClient http, IReadOnlyList<Uri> hosts, string
     {
         var request = new HttpRequestMessage(method, Url(host, $"/v2/{repository}/manifests/{reference}"));
         request.Headers.TryAddWithoutValidation("Accept", MediaTypes.ManifestAccept);
+        request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
         return request;
     }
 
