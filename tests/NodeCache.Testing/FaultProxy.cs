@@ -366,8 +366,9 @@ public sealed class FaultProxy : IAsyncDisposable
         switch (mode)
         {
             case FaultMode.Truncate:
-                // The response promised `size` bytes; closing the connection now is what a dying upstream looks like.
-                context.Abort();
+                // The response promised `size` bytes. Ending it here is what a dying upstream looks like: Kestrel sends
+                // what was written and closes the connection. (An abort would reset it, and a reset discards whatever the
+                // client has not read yet, headers included.)
                 break;
             case FaultMode.ExtraBytes:
                 var extra = new byte[LengthError];

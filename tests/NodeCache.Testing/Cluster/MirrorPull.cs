@@ -131,7 +131,7 @@ public sealed class MirrorPull(HttpClient http, IReadOnlyList<Uri> hosts, string
                 }
                 catch (HttpRequestException e)
                 {
-                    failures.Add($"GET {request.RequestUri}: {e.Message}");
+                    failures.Add($"GET {request.RequestUri}: {Reason(e)}");
                     continue;
                 }
                 using (response)
@@ -168,7 +168,7 @@ public sealed class MirrorPull(HttpClient http, IReadOnlyList<Uri> hosts, string
                     }
                     catch (Exception e) when (e is HttpRequestException or IOException)
                     {
-                        failures.Add($"GET {request.RequestUri}: cut at byte {offset}: {e.Message}");
+                        failures.Add($"GET {request.RequestUri}: cut at byte {offset}: {Reason(e)}");
                         break;
                     }
                     if (offset < blob.Size)
@@ -188,6 +188,9 @@ public sealed class MirrorPull(HttpClient http, IReadOnlyList<Uri> hosts, string
         }
         throw new PullFailedException($"{repository}@{blob.Digest} failed {Attempts} times: {string.Join("; ", failures)}");
     }
+
+    // HttpClient's own message ("An error occurred while sending the request") says nothing; the inner one says what happened.
+    private static string Reason(Exception e) => e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
 
     private HttpRequestMessage ManifestRequest(HttpMethod method, Uri host, string repository, string reference)
     {
