@@ -24,6 +24,7 @@ public sealed class BlobFill
     private volatile FillState _state;
     private volatile bool _complete;
     private Concurrency.BandwidthLimit? _throttle;
+    private BlobOrigin? _origin;
 
     internal BlobFill(Digest digest, long? size, string mediaType, string tempPath)
     {
@@ -47,6 +48,19 @@ public sealed class BlobFill
     internal PullIdentity? Identity { get; init; }
 
     public Digest Digest { get; }
+
+    /// <summary>Where the fill takes its bytes from now: the upstream, or another agent.</summary>
+    public BlobOrigin? Origin
+    {
+        get => Volatile.Read(ref _origin);
+        internal set => Volatile.Write(ref _origin, value);
+    }
+
+    /// <summary>
+    /// Set when the fill failed because another agent sent wrong bytes: the fill that fetches the blob again from the
+    /// upstream, which a reader of this one may follow instead of giving up.
+    /// </summary>
+    public Task<BlobSource>? Superseded { get; internal set; }
 
     /// <summary>The size the upstream announced, or null when it sent no Content-Length.</summary>
     public long? Size { get; }

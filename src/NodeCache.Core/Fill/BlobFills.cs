@@ -29,9 +29,6 @@ public sealed class BlobFills
     // It also stays out of the LOH.
     private const int CopyBufferSize = 128 * 1024;
 
-    // A connection that breaks twice in one blob is more likely an upstream that is going down than bad luck.
-    private const int MaxResumes = 2;
-
     private readonly ConcurrentDictionary<Digest, Task<BlobSource>> _inFlight = new();
     private readonly BlobStore _store;
     private readonly CacheLayout _layout;
@@ -40,9 +37,12 @@ public sealed class BlobFills
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
     private readonly DiskSpace? _space;
+    private readonly IFillRouting _routing;
 
     /// <param name="space">When given, a fill that would not fit is not started and one that hits ENOSPC marks the disk full.</param>
-    public BlobFills(BlobStore store, CacheLayout layout, RegistryClient upstream, MirrorMetrics metrics, ILogger logger, CancellationToken stopping, DiskSpace? space = null)
+    /// <param name="routing">Where fills take their bytes from; the upstream alone when not given.</param>
+    public BlobFills(
+        BlobStore store, CacheLayout layout, RegistryClient upstream, MirrorMetrics metrics, ILogger logger, CancellationToken stopping, DiskSpace? space = null, IFillRouting? routing = null)
     {
         _space = space;
         _store = store;
@@ -51,6 +51,7 @@ public sealed class BlobFills
         _metrics = metrics;
         _logger = logger;
         _stopping = stopping;
+        _routing = routing ?? UpstreamRouting.Instance;
     }
 
     /// <summary>Fills in progress now.</summary>
@@ -59,8 +60,15 @@ public sealed class BlobFills
     /// <summary>The fill of <paramref name="digest"/> when it is complete (verified and in place) but not yet indexed.</summary>
     private bool TryGetComplete(Digest digest, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BlobFill? fill)
     {
-        fill = _inFlight.TryGetValue(digest, out var running) && running.IsCompletedSuccessfully && running.Result.Fill is { Complete: true } complete
-            ? complete
+        fill = TryGetRunning(digest, out var running) && running.Complete ? running : null;
+        return fill is not null;
+    }
+
+    /// <summary>The fill of <paramref name="digest"/> that has started receiving and has not ended, whatever its origin.</summary>
+    public bool TryGetRunning(Digest digest, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BlobFill? fill)
+    {
+        fill = _inFlight.TryGetValue(digest, out var running) && running.IsCompletedSuccessfully && running.Result.Fill is { State: not FillState.Failed } started
+            ? started
             : null;
         return fill is not null;
     }
@@ -72,8 +80,10 @@ public sealed class BlobFills
     /// a paced fill lifts the pace, since someone is now waiting for it.
     /// </param>
     /// <param name="identity">Whose credentials a fill this call starts goes upstream with, when not the agent's own.</param>
+    /// <param name="reach">Where a fill this call starts may look for the bytes; a fill in progress is joined wherever it reads from.</param>
     public Task<BlobSource> JoinOrStartAsync(
-        UpstreamRoute route, RepositoryName repository, Digest digest, CancellationToken requestAborted, BandwidthLimit? throttle = null, PullIdentity? identity = null)
+        UpstreamRoute route, RepositoryName repository, Digest digest, CancellationToken requestAborted, BandwidthLimit? throttle = null, PullIdentity? identity = null,
+        FillReach reach = FillReach.Cluster)
     {
         if (_space is { IsFull: true } && !_space.Recheck())
         {
@@ -86,9 +96,10 @@ public sealed class BlobFills
         var started = new TaskCompletionSource<BlobSource>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_inFlight.TryAdd(digest, started.Task))
         {
-            return JoinOrStartAsync(route, repository, digest, requestAborted, throttle, identity);
+            return JoinOrStartAsync(route, repository, digest, requestAborted, throttle, identity, reach);
         }
-        _ = Task.Run(() => RunAsync(route, repository, digest, throttle, identity, started), CancellationToken.None);
+        var request = new FillRequest(route, repository, digest, identity, reach);
+        _ = Task.Run(() => RunAsync(request, throttle, started), CancellationToken.None);
         return started.Task.WaitAsync(requestAborted);
     }
 
@@ -135,9 +146,9 @@ public sealed class BlobFills
         return source with { Joined = true };
     }
 
-    private async Task RunAsync(
-        UpstreamRoute route, RepositoryName repository, Digest digest, BandwidthLimit? throttle, PullIdentity? identity, TaskCompletionSource<BlobSource> started)
+    private async Task RunAsync(FillRequest request, BandwidthLimit? throttle, TaskCompletionSource<BlobSource> started)
     {
+        var (route, repository, digest) = (request.Route, request.Repository, request.Digest);
         // A fill that committed just before this one was registered has left the index updated: serve that.
         if (_store.TryGet(digest, out var cached))
         {
@@ -148,30 +159,31 @@ public sealed class BlobFills
         _metrics.FillStarted();
         try
         {
-            using var response = await _upstream.SendAsync(new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, digest.ToString(), Identity: identity), _stopping).ConfigureAwait(false);
-            _metrics.UpstreamRequest(route.Registry, response);
-            if (response.Outcome != UpstreamOutcome.Success || response.Message is null)
+            var chain = new OriginChain(_routing.Origins(request, new UpstreamOrigin(_upstream, route, repository, request.Identity, _metrics, _stopping)));
+            var answer = await chain.OpenAsync(digest, 0, null, _stopping).ConfigureAwait(false);
+            if (answer.Body is null)
             {
-                _logger.LogInformation("Upstream has no blob {Digest} in {Registry}/{Repository}: {Outcome} {Reason}", digest, route.Registry, repository, response.Outcome, response.FailureReason);
+                _logger.LogInformation("No origin has blob {Digest} of {Registry}/{Repository}: {Reason}", digest, route.Registry, repository, answer.Detail);
                 _inFlight.TryRemove(new(digest, started.Task));
-                started.SetResult(new BlobSource(null, null, MirrorError.FromUpstream(response, OciErrorCode.BlobUnknown, $"blob {digest}")));
+                started.SetResult(new BlobSource(null, null, answer.Error ?? Unavailable(digest)));
+                answer.Dispose();
                 return;
             }
-            var content = response.Message.Content;
-            if (_space is not null && !_space.HasRoomFor(content.Headers.ContentLength))
+            if (_space is not null && !_space.HasRoomFor(answer.Size))
             {
+                answer.Dispose();
                 _inFlight.TryRemove(new(digest, started.Task));
                 started.SetResult(new BlobSource(null, null, null, DiskFull: true));
                 return;
             }
             // containerd takes a blob's media type from the manifest: one the index cannot store is not worth failing the fill for.
-            var mediaType = content.Headers.ContentType?.MediaType is { } announced && StoredMediaType.IsStorable(announced) ? announced : MediaTypes.OctetStream;
-            var fill = new BlobFill(digest, content.Headers.ContentLength, mediaType, _layout.NewTempPath(digest))
+            var mediaType = answer.MediaType is { } announced && StoredMediaType.IsStorable(announced) ? announced : MediaTypes.OctetStream;
+            var fill = new BlobFill(digest, answer.Size, mediaType, _layout.NewTempPath(digest))
             {
                 Throttle = throttle,
-                Identity = identity,
+                Identity = request.Identity,
             };
-            await CopyAsync(route, repository, fill, content, started).ConfigureAwait(false);
+            await CopyAsync(request, fill, chain, answer, started).ConfigureAwait(false);
         }
         catch (Exception ex) when (!started.Task.IsCompleted)
         {
@@ -185,7 +197,7 @@ public sealed class BlobFills
         }
     }
 
-    private async Task CopyAsync(UpstreamRoute route, RepositoryName repository, BlobFill fill, HttpContent content, TaskCompletionSource<BlobSource> started)
+    private async Task CopyAsync(FillRequest request, BlobFill fill, OriginChain chain, OriginAnswer answer, TaskCompletionSource<BlobSource> started)
     {
         var tempPath = fill.TempPath;
         (FillOutcome Outcome, string Detail) result;
@@ -194,9 +206,11 @@ public sealed class BlobFills
         try
         {
             file = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            fill.Origin = chain.Current;
             // Readers may open the file only once it exists.
             started.SetResult(new BlobSource(null, fill, null));
-            result = await ReceiveAsync(route, repository, fill, content, file).ConfigureAwait(false);
+            result = await ReceiveAsync(fill, chain, answer, file).ConfigureAwait(false);
+            answer = null!;
             if (result.Outcome == FillOutcome.Verified)
             {
                 // Readers get the last byte once the file is in place; the record follows only once the bytes are on disk, so
@@ -210,7 +224,7 @@ public sealed class BlobFills
                 await Task.Run(() => RandomAccess.FlushToDisk(file!)).ConfigureAwait(false);
                 _store.Index(fill.Digest, fill.Written, fill.MediaType);
                 fill.Commit();
-                _logger.LogInformation("Cached blob {Digest} ({Size} bytes) from {Registry}", fill.Digest, fill.Written, route.Registry);
+                _logger.LogInformation("Cached blob {Digest} ({Size} bytes) from {Origins}", fill.Digest, fill.Written, chain.Contributors);
                 return;
             }
         }
@@ -221,88 +235,120 @@ public sealed class BlobFills
         }
         finally
         {
+            answer?.Dispose();
             placed.Dispose();
             file?.Dispose();
             _inFlight.TryRemove(new(fill.Digest, started.Task));
         }
         _metrics.FillFailed(MetricReason(result.Outcome));
-        _logger.LogWarning("Fill of {Digest} from {Registry} abandoned after {Written} bytes ({Outcome}): {Detail}", fill.Digest, route.Registry, fill.Written, result.Outcome, result.Detail);
+        _logger.LogWarning("Fill of {Digest} from {Origins} abandoned after {Written} bytes ({Outcome}): {Detail}", fill.Digest, chain.Contributors, fill.Written, result.Outcome, result.Detail);
         _store.DiscardTemp(tempPath);
+        if (result.Outcome is FillOutcome.DigestMismatch or FillOutcome.SizeMismatch && chain.PeersContributed)
+        {
+            // Another agent sent bytes that are not the blob's: it is avoided for a while, and the blob is fetched again from
+            // the upstream alone. The new fill is in place before the readers hear of this one's failure, so a reader that
+            // follows it (a prewarm, a prefetch, the client's retry) finds the new one.
+            chain.BlameContributors();
+            fill.Superseded = JoinOrStartAsync(request.Route, request.Repository, fill.Digest, CancellationToken.None, fill.Throttle, request.Identity, FillReach.Upstream);
+        }
         fill.Fail($"{result.Outcome}: {result.Detail}");
-        started.TrySetResult(new BlobSource(null, null, new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not fetch blob {fill.Digest}")));
+        started.TrySetResult(new BlobSource(null, null, Unavailable(fill.Digest)));
     }
 
     /// <summary>
-    /// Copies the upstream body into the file while <see cref="FillHasher"/> hashes it. A body that breaks part way is
-    /// resumed where it broke with a Range request, when the size is known and the upstream answers it with the matching 206.
+    /// Copies the origins' bytes into the file while <see cref="FillHasher"/> hashes them. A body that breaks part way, stalls
+    /// or crawls is continued from the next origin (or the same upstream) with a Range from the byte already reached, when
+    /// the size is known; whatever arrived from wherever is verified as one blob at the end.
     /// </summary>
-    private async Task<(FillOutcome, string)> ReceiveAsync(
-        UpstreamRoute route, RepositoryName repository, BlobFill fill, HttpContent content, Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    private async Task<(FillOutcome, string)> ReceiveAsync(BlobFill fill, OriginChain chain, OriginAnswer answer, Microsoft.Win32.SafeHandles.SafeFileHandle file)
     {
-        UpstreamResponse? resumed = null;
         var hasher = new FillHasher(CopyBufferSize);
         await using var _ = hasher.ConfigureAwait(false);
         try
         {
             long written = 0;
-            var resumes = 0;
             while (true)
             {
-                try
+                FallbackReason? broke = null;
+                var detail = "";
+                var origin = chain.Current;
+                fill.Origin = origin;
+                using (answer)
+                using (var watch = origin.Pace is { } pace ? new TransferWatch(pace, _stopping) : null)
                 {
-                    var body = await content.ReadAsStreamAsync(_stopping).ConfigureAwait(false);
-                    await using (body.ConfigureAwait(false))
+                    try
                     {
                         while (true)
                         {
                             var buffer = hasher.GetMemory(CopyBufferSize);
-                            var read = await body.ReadAsync(buffer, _stopping).ConfigureAwait(false);
+                            var read = await answer.Body!.ReadAsync(buffer, watch?.NextRead() ?? _stopping).ConfigureAwait(false);
                             if (read == 0)
                             {
                                 break;
                             }
                             if (written + read > fill.Size)
                             {
-                                return (FillOutcome.SizeMismatch, $"upstream sent more than the {fill.Size} bytes it announced");
+                                return (FillOutcome.SizeMismatch, $"{origin.Name} sent more than the {fill.Size} bytes announced");
                             }
                             Write(file, buffer.Span[..read], written);
                             written += read;
-                            _metrics.UpstreamBytes(route.Registry, read);
+                            chain.Received(read);
                             fill.Advance(written);
                             await hasher.AppendAsync(read, _stopping).ConfigureAwait(false);
-                            if (fill.Throttle is { } pace)
+                            if (fill.Throttle is { } throttle)
                             {
-                                await pace.TakeAsync(read, _stopping).ConfigureAwait(false);
+                                await throttle.TakeAsync(read, _stopping).ConfigureAwait(false);
+                                watch?.Restart();
+                            }
+                            else if (watch is not null && watch.TooSlow(read))
+                            {
+                                (broke, detail) = (FallbackReason.Slow, $"slower than {origin.Pace!.MinBytesPerSecond} bytes/s");
+                                break;
                             }
                         }
                     }
+                    catch (Exception ex) when (ex is not DiskWriteException)
+                    {
+                        if (_stopping.IsCancellationRequested)
+                        {
+                            return (FillOutcome.UpstreamFailed, ex.Message);
+                        }
+                        (broke, detail) = watch?.Stalled == true ? (FallbackReason.Stalled, $"no bytes for {origin.Pace!.StallTimeout.TotalSeconds} s") : (FallbackReason.Failed, ex.Message);
+                    }
+                }
+                if (broke is not { } reason)
+                {
                     break;
                 }
-                catch (Exception ex) when (ex is not DiskWriteException)
+                if (fill.Size is not { } total)
                 {
-                    if (_stopping.IsCancellationRequested || fill.Size is not { } total || written == 0 || resumes == MaxResumes)
-                    {
-                        return (FillOutcome.UpstreamFailed, ex.Message);
-                    }
-                    resumes++;
-                    resumed?.Dispose();
-                    resumed = await ResumeAsync(route, repository, fill, written, total).ConfigureAwait(false);
-                    if (resumed?.Message is null)
-                    {
-                        return (FillOutcome.UpstreamFailed, $"{ex.Message}; the upstream did not resume at byte {written}");
-                    }
-                    _logger.LogInformation("Fill of {Digest} broke at byte {Offset} of {Size} ({Reason}); resumed with a Range request", fill.Digest, written, total, ex.Message);
-                    content = resumed.Message.Content;
+                    return (FillOutcome.UpstreamFailed, $"{detail}; with no size announced, no origin can continue it");
                 }
+                chain.Leave(reason, detail);
+                try
+                {
+                    answer = await chain.OpenAsync(fill.Digest, written, total, _stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex)
+                {
+                    return (FillOutcome.UpstreamFailed, ex.Message);
+                }
+                if (answer.Body is null)
+                {
+                    answer.Dispose();
+                    return (FillOutcome.UpstreamFailed, $"{detail}; no origin continued it at byte {written}");
+                }
+                _logger.LogInformation("Fill of {Digest} left {Origin} at byte {Offset} of {Size} ({Reason}: {Detail}); continuing from {Next} with a Range request",
+                    fill.Digest, origin.Name, written, total, reason, detail, chain.Current.Name);
             }
             if (fill.Size is { } size && written != size)
             {
-                return (FillOutcome.SizeMismatch, $"upstream sent {written} of the {size} bytes it announced");
+                return (FillOutcome.SizeMismatch, $"received {written} of the {size} bytes announced");
             }
             var actual = await hasher.CompleteAsync().ConfigureAwait(false);
             if (actual != fill.Digest)
             {
-                return (FillOutcome.DigestMismatch, $"upstream bytes hash to {actual}");
+                return (FillOutcome.DigestMismatch, $"the bytes hash to {actual}");
             }
             return (FillOutcome.Verified, "");
         }
@@ -311,40 +357,10 @@ public sealed class BlobFills
             NoteDiskFailure((IOException)ex.InnerException!);
             return (FillOutcome.DiskFailed, ex.InnerException!.Message);
         }
-        finally
-        {
-            resumed?.Dispose();
-        }
     }
 
-    /// <summary>Asks for the rest of the blob from <paramref name="offset"/>; the answer only when it is a 206 of exactly that rest.</summary>
-    private async Task<UpstreamResponse?> ResumeAsync(UpstreamRoute route, RepositoryName repository, BlobFill fill, long offset, long size)
-    {
-        UpstreamResponse? response = null;
-        try
-        {
-            response = await _upstream.SendAsync(
-                new UpstreamRequest(route, HttpMethod.Get, repository, RegistryObject.Blob, fill.Digest.ToString(), RangeStart: offset, Identity: fill.Identity), _stopping).ConfigureAwait(false);
-            _metrics.UpstreamRequest(route.Registry, response);
-            var range = response.Message?.Content.Headers.ContentRange;
-            if (response.Outcome == UpstreamOutcome.Success && response.StatusCode == System.Net.HttpStatusCode.PartialContent
-                && range is { From: { } from, To: { } to, Length: { } length } && from == offset && to == size - 1 && length == size)
-            {
-                var matched = response;
-                response = null;
-                return matched;
-            }
-            return null;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            return null;
-        }
-        finally
-        {
-            response?.Dispose();
-        }
-    }
+    private static MirrorError Unavailable(Digest digest) =>
+        new(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not fetch blob {digest}");
 
     // Tells a failing disk apart from a failing upstream, which both surface as IOException. The write is synchronous: it
     // lands in the page cache, and an asynchronous one would only move the same pwrite(2) to another thread and back.
