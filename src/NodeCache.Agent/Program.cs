@@ -2,6 +2,7 @@ using NodeCache.Agent.Configuration;
 using NodeCache.Agent.Control;
 using NodeCache.Agent.Hosting;
 using NodeCache.Agent.Kubernetes;
+using NodeCache.Agent.Peers;
 using NodeCache.Agent.Registry;
 using NodeCache.Fill;
 using NodeCache.Mirror;
@@ -83,7 +84,7 @@ services.AddSingleton(sp => new RegistryClient(
     sp.GetRequiredService<ILogger<RegistryClient>>()));
 services.AddSingleton(sp => new BlobFills(
     sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<CacheLayout>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
-    sp.GetRequiredService<ILogger<BlobFills>>(), sp.GetRequiredService<ShutdownDrain>().Token, sp.GetRequiredService<DiskSpace>()));
+    sp.GetRequiredService<ILogger<BlobFills>>(), sp.GetRequiredService<ShutdownDrain>().Token, sp.GetRequiredService<DiskSpace>(), sp.GetService<IFillRouting>()));
 services.AddSingleton(sp => new ManifestResolver(
     sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<TagIndex>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
     sp.GetRequiredService<PolicyMetrics>(), sp.GetRequiredService<MirrorOptions>(), TimeProvider.System, sp.GetRequiredService<ILogger<ManifestResolver>>()));
@@ -101,6 +102,15 @@ services.AddPrefetch(options, kubernetes);
 services.AddImagePrewarms(options, kubernetes);
 builder.AddControlApi(options);
 builder.AddMetricsListener(options);
+try
+{
+    builder.AddPeering(options, kubernetes);
+}
+catch (FormatException ex)
+{
+    Console.Error.WriteLine($"nodecache-agent: {ex.Message}");
+    return 2;
+}
 services.AddCacheHealth(options);
 services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("nodecache-agent")).WithMetrics(metrics => metrics.AddMeter(MirrorMetrics.MeterName).AddPrometheusExporter());
 
@@ -123,6 +133,7 @@ catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
 logger.LogInformation("Upstreams: {Upstreams}", options.Upstreams.Count == 0 ? "every registry direct from https://<ns>" : string.Join("; ", options.Upstreams));
 
 app.UseMetricsListener(options);
+app.UsePeerListener(options);
 var registry = app.Services.GetRequiredService<RegistryEndpoint>();
 app.Map("/v2", v2 => v2.Run(registry.HandleAsync));
 // After the registry's branch, so its requests skip endpoint routing, which only the endpoints below need.

@@ -75,6 +75,38 @@ internal sealed record AgentOptions
     /// <summary>Free space a new fill must leave on the cache's filesystem.</summary>
     public long DiskReserve { get; init; } = 256L << 20;
 
+    /// <summary>The peer API's address; null turns peering off.</summary>
+    public string? PeerListen { get; init; }
+
+    /// <summary>How the other agents reach this one; by default derived from <see cref="PeerListen"/>.</summary>
+    public string? PeerUrl { get; init; }
+
+    /// <summary>Static membership: every agent's peer URL, this one's included.</summary>
+    public IReadOnlyList<string> Peers { get; init; } = [];
+
+    /// <summary><c>NAMESPACE/NAME</c> of the headless Service whose EndpointSlices are the membership.</summary>
+    public string? PeersService { get; init; }
+
+    public string? PeerTokenFile { get; init; }
+
+    public string? PeerTlsCert { get; init; }
+
+    public string? PeerTlsKey { get; init; }
+
+    public string? PeerTlsCa { get; init; }
+
+    /// <summary>Owners only within this agent's zone.</summary>
+    public bool PeerZoneLocal { get; init; }
+
+    public int PeerUploadsPerBlob { get; init; } = 4;
+
+    public TimeSpan PeerConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan PeerStallTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Bytes per second below which a peer is left for the next origin; 0 never judges the rate.</summary>
+    public long PeerMinRate { get; init; } = 2L << 20;
+
     /// <summary>Below the DaemonSet's default 30 s grace period, so the final checkpoint is written before SIGKILL.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(25);
 

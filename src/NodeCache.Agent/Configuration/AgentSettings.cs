@@ -65,6 +65,28 @@ internal static class AgentSettings
             (o, v) => o with { ScrubInterval = Duration.Parse(v[0], "scrub-interval") }),
         new("disk-reserve", "BYTES", "free space a fill must leave on the cache disk, else it is served uncached (default 256MiB)", false,
             (o, v) => o with { DiskReserve = CacheSize.Parse(v[0]).Bytes ?? throw new FormatException($"'{v[0]}' is a share, not bytes") }),
+        new("peer-listen", "ADDR", "address of the peer API other agents fetch blobs from (the node's IP in the chart); peering is off without it", false,
+            (o, v) => o with { PeerListen = ListenAddress.Validate(v[0]) }),
+        new("peer-url", "URL", "how the other agents reach this one (default http(s)://<peer-listen>)", false,
+            (o, v) => o with { PeerUrl = PeerSettings.Url(v[0]) }),
+        new("peers", "URL[,URL...]", "static membership: every agent's peer URL, this one's included (repeatable)", true,
+            (o, v) => o with { Peers = PeerSettings.Urls(v) }),
+        new("peers-service", "NAMESPACE/NAME", "membership from the EndpointSlices of this headless Service over the agents' pods", false,
+            (o, v) => o with { PeersService = PeerSettings.Service(v[0]) }),
+        new("peer-token-file", "FILE", "the cluster's shared peer secret, required with --peer-listen", false, (o, v) => o with { PeerTokenFile = v[0] }),
+        new("peer-tls-cert", "PEM", "certificate the peer API serves TLS with (with --peer-tls-key)", false, (o, v) => o with { PeerTlsCert = v[0] }),
+        new("peer-tls-key", "PEM", "private key of --peer-tls-cert", false, (o, v) => o with { PeerTlsKey = v[0] }),
+        new("peer-tls-ca", "PEM", "CA the other agents' peer certificates must chain to", false, (o, v) => o with { PeerTlsCa = v[0] }),
+        new("peer-zone-local", "true|false", "choose each blob's owner among the agents of this node's zone only (default false)", false,
+            (o, v) => o with { PeerZoneLocal = PrefetchSettings.Flag(v[0]) }),
+        new("peer-uploads-per-blob", "N", "uploads of one blob to other agents at once; more are redirected to agents receiving it (default 4)", false,
+            (o, v) => o with { PeerUploadsPerBlob = PeerSettings.UploadsPerBlob(v[0]) }),
+        new("peer-connect-timeout", "DURATION", "a peer that does not accept a connection within this is passed over (default 250ms)", false,
+            (o, v) => o with { PeerConnectTimeout = Duration.Parse(v[0], "peer-connect-timeout") }),
+        new("peer-stall-timeout", "DURATION", "no bytes from a peer for this long and the fill continues elsewhere (default 2s)", false,
+            (o, v) => o with { PeerStallTimeout = Duration.Parse(v[0], "peer-stall-timeout") }),
+        new("peer-min-rate", "RATE", "a peer slower than this over 3 s is left for the next origin; 0 never (default 2MiB/s)", false,
+            (o, v) => o with { PeerMinRate = v[0].Trim() == "0" ? 0 : PrefetchSettings.Bandwidth(v[0]) }),
         new("shutdown-timeout", "DURATION", "on SIGTERM, how long in-flight responses may take to finish before the final checkpoint (default 25s)", false,
             (o, v) => o with { ShutdownTimeout = Duration.Parse(v[0], "shutdown-timeout") }),
     ];
@@ -103,7 +125,7 @@ internal static class AgentSettings
         {
             throw new FormatException("--cache-low-watermark must be below --cache-high-watermark");
         }
-        return options;
+        return PeerSettings.Check(options);
     }
 
     public static bool WantsHelp(IReadOnlyList<string> args) => args.Any(a => a is "--help" or "-h");

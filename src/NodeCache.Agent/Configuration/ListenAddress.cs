@@ -33,4 +33,9 @@ internal static class ListenAddress
         endpoint = new IPEndPoint(address, port);
         return true;
     }
+
+    /// <summary>True when a connection accepted on <paramref name="local"/> came in through <paramref name="listened"/>; a wildcard listener accepts on every local address.</summary>
+    public static bool Matches(IPEndPoint listened, IPAddress? local) =>
+        listened.Address.Equals(IPAddress.Any) || listened.Address.Equals(IPAddress.IPv6Any)
+        || (local is not null && (local.Equals(listened.Address) || local.MapToIPv6().Equals(listened.Address.MapToIPv6())));
 }

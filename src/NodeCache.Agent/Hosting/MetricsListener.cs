@@ -1,4 +1,3 @@
-using System.Net;
 using NodeCache.Agent.Configuration;
 
 namespace NodeCache.Agent.Hosting;
@@ -28,7 +27,7 @@ internal static class MetricsListener
         }
         var endpoint = ListenAddress.Parse(listen);
         app.UseWhen(
-            context => context.Connection.LocalPort == endpoint.Port && SameAddress(context.Connection.LocalIpAddress, endpoint.Address)
+            context => context.Connection.LocalPort == endpoint.Port && ListenAddress.Matches(endpoint, context.Connection.LocalIpAddress)
                 && !Paths.Contains(context.Request.Path.Value, StringComparer.Ordinal),
             branch => branch.Run(context =>
             {
@@ -36,8 +35,4 @@ internal static class MetricsListener
                 return Task.CompletedTask;
             }));
     }
-
-    // A wildcard listener accepts on every local address.
-    private static bool SameAddress(IPAddress? local, IPAddress listened) =>
-        listened.Equals(IPAddress.Any) || listened.Equals(IPAddress.IPv6Any) || (local is not null && (local.Equals(listened) || local.MapToIPv6().Equals(listened.MapToIPv6())));
 }

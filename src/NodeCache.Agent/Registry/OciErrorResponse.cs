@@ -12,6 +12,32 @@ internal static class OciErrorResponse
     // Messages quote names with apostrophes; keep them readable (control characters are still escaped).
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>
+    /// Runs <paramref name="handle"/>; a failure it did not expect is logged and answered with a 500 in the spec's format, or
+    /// with a broken connection once the response has started, so that no client takes a cut body for a whole one.
+    /// </summary>
+    public static async Task AnswerFailuresAsync(HttpContext context, Func<HttpContext, Task> handle, ILogger logger)
+    {
+        try
+        {
+            await handle(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "{Method} {Path}{Query} failed", context.Request.Method, context.Request.Path, context.Request.QueryString);
+            if (context.Response.HasStarted)
+            {
+                context.Abort();
+                return;
+            }
+            context.Response.Clear();
+            await WriteAsync(context, MirrorFailure.Internal, OciErrorCode.Unknown, "internal error; see the agent's log").ConfigureAwait(false);
+        }
+    }
+
     public static Task WriteAsync(HttpContext context, MirrorFailure failure, string code, string message) =>
         WriteAsync(context, new MirrorError(failure, code, message));
 

@@ -16,27 +16,7 @@ internal sealed class RegistryEndpoint(
     UpstreamRules rules, AgentOptions options, ManifestEndpoint manifests, BlobResponder blobs, ListingEndpoint listings, PrefetchLeadTimes leadTimes,
     ILogger<RegistryEndpoint> logger)
 {
-    public async Task HandleAsync(HttpContext context)
-    {
-        try
-        {
-            await DispatchAsync(context).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex)
-        {
-            logger.LogError(ex, "{Method} {Path}{Query} failed", context.Request.Method, context.Request.Path, context.Request.QueryString);
-            if (context.Response.HasStarted)
-            {
-                context.Abort();
-                return;
-            }
-            context.Response.Clear();
-            await OciErrorResponse.WriteAsync(context, MirrorFailure.Internal, OciErrorCode.Unknown, "internal error; see the agent's log").ConfigureAwait(false);
-        }
-    }
+    public Task HandleAsync(HttpContext context) => OciErrorResponse.AnswerFailuresAsync(context, DispatchAsync, logger);
 
     private Task DispatchAsync(HttpContext context)
     {

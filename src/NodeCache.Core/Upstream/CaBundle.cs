@@ -4,7 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace NodeCache.Upstream;
 
-/// <summary>CA certificates from a PEM bundle, trusted in addition to the system roots (a registry with a private CA).</summary>
+/// <summary>CA certificates from a PEM bundle: trusted in addition to the system roots (a registry with a private CA), or alone (the cluster's peer CA).</summary>
 internal sealed class CaBundle : IDisposable
 {
     private readonly X509Certificate2Collection _roots;
@@ -36,18 +36,20 @@ internal sealed class CaBundle : IDisposable
         {
             return true;
         }
-        if (errors != SslPolicyErrors.RemoteCertificateChainErrors || certificate is null)
-        {
-            return false;
-        }
+        return errors == SslPolicyErrors.RemoteCertificateChainErrors && certificate is not null && ChainsToBundle(certificate, systemChain);
+    }
+
+    /// <summary>True when <paramref name="certificate"/> builds up to a bundle CA, with the intermediates the peer presented; nothing else is trusted.</summary>
+    public bool ChainsToBundle(X509Certificate2 certificate, X509Chain? presented)
+    {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(_roots);
-        // Private CAs rarely publish revocation lists; the system chain above already checked what can be checked.
+        // Private CAs rarely publish revocation lists; for an upstream, the system's own check already ran.
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        if (systemChain is not null)
+        if (presented is not null)
         {
-            foreach (var element in systemChain.ChainElements)
+            foreach (var element in presented.ChainElements)
             {
                 chain.ChainPolicy.ExtraStore.Add(element.Certificate);
             }

@@ -27,6 +27,7 @@ public sealed class LayerTests
         "NodeCache.Telemetry",      // the instruments the layers above record into
         "NodeCache.Mirror",         // manifests and listings answered from cache or upstream, and why a request fails
         "NodeCache.Fill",           // blob fills: one upstream fetch, verified, teed to every waiting client
+        "NodeCache.Peers",          // the cluster's other agents as origins of fills: membership, owners, the client, the proof
         "NodeCache.Access",         // the private-image policy that gates every request
         "NodeCache.Pulls",          // image pulls as a client makes them, tracked and counted
         "NodeCache.Prefetch",       // fetching the images of this node's pods before they are asked for

@@ -1,0 +1,123 @@
+using System.Net;
+using Microsoft.AspNetCore.Http.Features;
+using NodeCache.Agent.Configuration;
+using NodeCache.Agent.Registry;
+using NodeCache.Fill;
+using NodeCache.Mirror;
+using NodeCache.Oci;
+using NodeCache.Peers;
+using NodeCache.Store.Blobs;
+using NodeCache.Upstream;
+
+namespace NodeCache.Agent.Peers;
+
+/// <summary>
+/// The peer API, on <c>--peer-listen</c>: blobs by digest (GET, HEAD, Range) for the other agents of the cluster, at the
+/// registry API's paths so that a request names the registry and repository it is pulling. Every request must prove the
+/// cluster's secret, or it gets 401 and no bytes. A blob is answered
+/// (1) from the cache, or by following the fill in progress, as any client is served: the last byte held back until the
+///     digest is verified;
+/// (2) on its owner only, by joining or starting the one fill from the upstream with this agent's own credentials;
+/// (3) with a redirect to an agent already receiving it, when this one uploads it to enough agents already;
+/// and with a fast 404 otherwise, so that the asking agent moves on. It never starts an upstream fill for a blob it does
+/// not own, nor for a request that was redirected here, and it serves nothing but the cache's blobs.
+/// </summary>
+internal sealed class PeerEndpoint(
+    PeerProof proof, PeerOwnership ownership, PeerUploads uploads, PeerMetrics metrics, BlobStore store, BlobFills fills, BlobResponder blobs,
+    UpstreamRules rules, AgentOptions options, ILogger<PeerEndpoint> logger)
+{
+    public Task HandleAsync(HttpContext context) => OciErrorResponse.AnswerFailuresAsync(context, DispatchAsync, logger);
+
+    private async Task DispatchAsync(HttpContext context)
+    {
+        var request = context.Request;
+        context.Response.Headers[RegistryHeaders.ApiVersion] = "registry/2.0";
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            context.Response.Headers.Allow = "GET, HEAD";
+            await OciErrorResponse.WriteAsync(context, MirrorFailure.Unsupported, OciErrorCode.Unsupported, $"{request.Method} is not supported by the peer API").ConfigureAwait(false);
+            return;
+        }
+        var requester = request.Headers[PeerProof.PeerHeader].ToString();
+        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? $"{request.Path}{request.QueryString}";
+        var check = proof.Verify(request.Method, target, requester, request.Headers[PeerProof.TimeHeader], request.Headers[PeerProof.ProofHeader]);
+        if (check != PeerProofCheck.Valid || !PeerMember.TryCanonicalUrl(requester, out var peer, out _))
+        {
+            metrics.Answer("unauthorized");
+            logger.LogWarning("Refused a peer request from {Address} for {Target}: proof {Check}", context.Connection.RemoteIpAddress, target, check);
+            await OciErrorResponse.WriteAsync(context, MirrorFailure.Unauthorized, OciErrorCode.Unauthorized, "peer requests must prove the cluster's peer secret").ConfigureAwait(false);
+            return;
+        }
+        var path = request.Path.Value ?? "";
+        MirrorError? error = null;
+        if (!path.StartsWith("/v2/", StringComparison.Ordinal)
+            || !RegistryRequest.TryDecode(path["/v2".Length..], request.Query["ns"], options.DefaultRegistry, rules, out _, out var decoded, out error)
+            || decoded.Resource != RegistryResource.Blob)
+        {
+            metrics.Answer("bad_request");
+            await OciErrorResponse.WriteAsync(context, error ?? new MirrorError(MirrorFailure.NotFound, OciErrorCode.NameUnknown, "the peer API serves blobs by digest only"))
+                .ConfigureAwait(false);
+            return;
+        }
+        await ServeBlobAsync(context, decoded, decoded.Digest!.Value, peer).ConfigureAwait(false);
+    }
+
+    private async Task ServeBlobAsync(HttpContext context, RegistryRequest decoded, Digest digest, string requester)
+    {
+        var query = context.Request.Query;
+        var redirected = query[PeerPaths.RedirectedParameter] == "1";
+        var direct = query[PeerPaths.DirectParameter] == "1";
+        var tried = query[PeerPaths.TriedParameter].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (!Holds(context, digest, requester))
+        {
+            // (2) Only the owner fetches from the upstream, only for a GET, and never for a request another agent sent here.
+            if (!HttpMethods.IsGet(context.Request.Method) || redirected || !ownership.IsOwner(digest, tried))
+            {
+                await NotHeldAsync(context, digest).ConfigureAwait(false);
+                return;
+            }
+            var source = await fills.JoinOrStartAsync(decoded.Route, decoded.Repository, digest, context.RequestAborted, reach: FillReach.Upstream).ConfigureAwait(false);
+            if (source is { Cached: null, Fill: null })
+            {
+                metrics.Answer("failed");
+                await OciErrorResponse.WriteAsync(context, source.Error ?? new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not fetch blob {digest}"))
+                    .ConfigureAwait(false);
+                return;
+            }
+        }
+        // (3) Beyond the uploads this agent runs for the blob, the request goes to an agent that receives it from here.
+        var decision = uploads.Begin(digest, requester, mustServe: direct || HttpMethods.IsHead(context.Request.Method));
+        if (decision.RedirectTo is { } receiver)
+        {
+            metrics.Answer("redirected");
+            context.Response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+            context.Response.Headers.Location = PeerPaths.Redirect(receiver, decoded.Route.Registry, decoded.Repository, digest);
+            return;
+        }
+        // (1) As any client: from the cache, or following the fill.
+        using var upload = decision.Upload!;
+        metrics.Answer("served");
+        await blobs.ServeAsync(decoded, new KestrelBlobResponse(context)).ConfigureAwait(false);
+        if (context.Response.StatusCode is StatusCodes.Status200OK or StatusCodes.Status206PartialContent && HttpMethods.IsGet(context.Request.Method))
+        {
+            upload.Bytes = context.Response.ContentLength ?? 0;
+        }
+    }
+
+    // Cached, or (for a GET) being received from somewhere other than the agent asking, which would be waiting for itself.
+    private bool Holds(HttpContext context, Digest digest, string requester)
+    {
+        if (store.Contains(digest))
+        {
+            return true;
+        }
+        return HttpMethods.IsGet(context.Request.Method) && fills.TryGetRunning(digest, out var fill)
+            && (fill.Origin is not { Kind: "peer" } origin || origin.Name != requester);
+    }
+
+    private Task NotHeldAsync(HttpContext context, Digest digest)
+    {
+        metrics.Answer("not_found");
+        return OciErrorResponse.WriteAsync(context, MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"this agent neither holds nor owns blob {digest}");
+    }
+}

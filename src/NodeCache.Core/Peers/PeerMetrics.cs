@@ -1,0 +1,62 @@
+using System.Diagnostics.Metrics;
+using NodeCache.Fill;
+using NodeCache.Telemetry;
+
+namespace NodeCache.Peers;
+
+/// <summary>
+/// Sharing between agents on the mirror's Meter: requests sent to peers and answered for them, by result; fall-backs from
+/// a peer to the next origin, by reason; bytes both ways; uploads in flight. Labels stay bounded: never a peer or a digest.
+/// </summary>
+public sealed class PeerMetrics : IDisposable
+{
+    private readonly Meter _meter;
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _answers;
+    private readonly Counter<long> _fallbacks;
+    private readonly Counter<long> _receivedBytes;
+    private readonly Counter<long> _sentBytes;
+    private readonly UpDownCounter<long> _uploads;
+
+    public PeerMetrics(IMeterFactory? meterFactory = null)
+    {
+        _meter = meterFactory?.Create(MirrorMetrics.MeterName) ?? new Meter(MirrorMetrics.MeterName);
+        _requests = _meter.CreateCounter<long>("nodecache_peer_requests", description: "Blob requests this agent sent to other agents, by result (served, redirected, not_found, refused, unreachable, stalled, failed).");
+        _answers = _meter.CreateCounter<long>("nodecache_peer_answers", description: "Peer API requests this agent answered, by result (served, redirected, not_found, unauthorized, bad_request, failed).");
+        _fallbacks = _meter.CreateCounter<long>("nodecache_peer_fallbacks", description: "Fills that left a peer for the next origin, by reason (unreachable, not_found, refused, failed, stalled, slow, wrong_bytes).");
+        _receivedBytes = _meter.CreateCounter<long>("nodecache_peer_received_bytes", "By", "Blob bytes fills received from other agents.");
+        _sentBytes = _meter.CreateCounter<long>("nodecache_peer_sent_bytes", "By", "Blob bytes this agent sent to other agents.");
+        _uploads = _meter.CreateUpDownCounter<long>("nodecache_peer_uploads_in_flight", description: "Blob responses to other agents in progress.");
+    }
+
+    /// <summary>Observes the members as membership knows them now, by state (ready, not_ready, avoided).</summary>
+    public void ObserveMembers(Func<IEnumerable<Measurement<long>>> observe) =>
+        _meter.CreateObservableGauge("nodecache_peer_members", observe, description: "The cluster's agents as this agent knows them, this one included, by state (ready, not_ready, avoided).");
+
+    public void Request(string result) => _requests.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void Answer(string result) => _answers.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void Fallback(FallbackReason reason) => _fallbacks.Add(1, new KeyValuePair<string, object?>("reason", Label(reason)));
+
+    public void Received(long bytes) => _receivedBytes.Add(bytes);
+
+    public void Sent(long bytes) => _sentBytes.Add(bytes);
+
+    public void UploadStarted() => _uploads.Add(1);
+
+    public void UploadEnded() => _uploads.Add(-1);
+
+    public void Dispose() => _meter.Dispose();
+
+    public static string Label(FallbackReason reason) => reason switch
+    {
+        FallbackReason.Unreachable => "unreachable",
+        FallbackReason.NotFound => "not_found",
+        FallbackReason.Refused => "refused",
+        FallbackReason.Stalled => "stalled",
+        FallbackReason.Slow => "slow",
+        FallbackReason.WrongBytes => "wrong_bytes",
+        _ => "failed",
+    };
+}
