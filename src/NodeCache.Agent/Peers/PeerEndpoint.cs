@@ -104,15 +104,19 @@ internal sealed class PeerEndpoint(
         }
     }
 
-    // Cached, or (for a GET) being received from somewhere other than the agent asking, which would be waiting for itself.
+    // Cached, or (for a GET) being received from somewhere other than the agent asking, which would be waiting for itself. A
+    // fill still asking its first origin counts: an agent redirected here arrives just after this one began to receive.
     private bool Holds(HttpContext context, Digest digest, string requester)
     {
         if (store.Contains(digest))
         {
             return true;
         }
-        return HttpMethods.IsGet(context.Request.Method) && fills.TryGetRunning(digest, out var fill)
-            && (fill.Origin is not { Kind: "peer" } origin || origin.Name != requester);
+        if (!HttpMethods.IsGet(context.Request.Method))
+        {
+            return false;
+        }
+        return fills.TryGetRunning(digest, out var fill) ? fill.Origin is not { Kind: "peer" } origin || origin.Name != requester : fills.IsFilling(digest);
     }
 
     private Task NotHeldAsync(HttpContext context, Digest digest)

@@ -73,6 +73,10 @@ public sealed class BlobFills
         return fill is not null;
     }
 
+    /// <summary>True while a fill of <paramref name="digest"/> is starting (asking its first origin) or running.</summary>
+    public bool IsFilling(Digest digest) =>
+        _inFlight.TryGetValue(digest, out var running) && (!running.IsCompleted || (running.IsCompletedSuccessfully && running.Result.Fill is { State: not FillState.Failed }));
+
     /// <summary>Joins the fill of <paramref name="digest"/> in progress, or starts one from <paramref name="route"/>.</summary>
     /// <param name="requestAborted">Ends this caller's wait only; the fill goes on.</param>
     /// <param name="throttle">
