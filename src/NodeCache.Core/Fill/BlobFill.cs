@@ -79,6 +79,21 @@ public sealed class BlobFill
     /// <summary>Completes when the fill is committed (indexed) or has failed.</summary>
     public Task<FillState> Ended => _ended.Task;
 
+    /// <summary>
+    /// How the blob's fetch ends: this fill's end, or, when it failed because another agent sent wrong bytes, the end of the
+    /// fill from the upstream that replaced it.
+    /// </summary>
+    public async Task<FillState> SettledAsync(CancellationToken cancellationToken)
+    {
+        var state = await Ended.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (state != FillState.Failed || Superseded is not { } retry)
+        {
+            return state;
+        }
+        var source = await retry.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return source.Cached is not null ? FillState.Committed : source.Fill is { } next ? await next.SettledAsync(cancellationToken).ConfigureAwait(false) : FillState.Failed;
+    }
+
     /// <summary>Opens the fill's file for reading wherever it is now: the temp file, or the blob's place once complete.</summary>
     /// <param name="options"><see cref="FileOptions.Asynchronous"/> for a handle a socket sends from.</param>
     public SafeFileHandle OpenRead(FileOptions options = FileOptions.None)

@@ -11,7 +11,7 @@ namespace NodeCache.Peers;
 /// against the agent that answered and makes this agent avoid it for a while.
 /// </summary>
 internal sealed class PeerOrigin(
-    PeerMember member, IReadOnlyCollection<string> tried, string registry, RepositoryName repository,
+    PeerMember member, PassedOver passedOver, string registry, RepositoryName repository,
     PeerClient client, PeerMembership membership, PeerHealth health, PeerMetrics metrics, PeerOptions options, ILogger logger)
     : BlobOrigin
 {
@@ -32,6 +32,7 @@ internal sealed class PeerOrigin(
     public override async Task<OriginAnswer> OpenAsync(Digest digest, long offset, long? size, CancellationToken cancellationToken)
     {
         var target = member.Id;
+        var tried = passedOver.Members;
         var path = PeerPaths.Blob(registry, repository, digest, tried, direct: false);
         var direct = false;
         for (var hops = 0; ; hops++)
@@ -52,7 +53,7 @@ internal sealed class PeerOrigin(
                     return OriginAnswer.Missing(reason, ex.Message);
                 }
                 health.Failed(target, reason, ex.Message);
-                (target, path, direct) = BackToMember(digest, direct, ex.Message, out var exhausted);
+                (target, path, direct) = BackToMember(digest, tried, direct, ex.Message, out var exhausted);
                 if (exhausted is not null)
                 {
                     return exhausted;
@@ -84,7 +85,7 @@ internal sealed class PeerOrigin(
                     // The agent it was sent to holds nothing (any more): the member that sent it serves it itself.
                     response.Dispose();
                     metrics.Request("not_found");
-                    (target, path, direct) = BackToMember(digest, direct, $"{target} holds no {digest}", out var none);
+                    (target, path, direct) = BackToMember(digest, tried, direct, $"{target} holds no {digest}", out var none);
                     if (none is not null)
                     {
                         return none;
@@ -118,6 +119,10 @@ internal sealed class PeerOrigin(
     public override void Left(FallbackReason reason, string detail)
     {
         metrics.Fallback(reason);
+        if (reason is FallbackReason.Unreachable or FallbackReason.Refused && _answering == member.Id)
+        {
+            passedOver.Add(member.Id);
+        }
         if (reason != FallbackReason.NotFound)
         {
             health.Failed(_answering, reason, detail);
@@ -132,7 +137,7 @@ internal sealed class PeerOrigin(
         logger.LogWarning("Peer {Peer} sent bytes that are not the blob's; avoided for {Duration}", _answering, PeerHealth.AvoidFor(FallbackReason.WrongBytes));
     }
 
-    private (string Target, string Path, bool Direct) BackToMember(Digest digest, bool alreadyDirect, string why, out OriginAnswer? exhausted)
+    private (string Target, string Path, bool Direct) BackToMember(Digest digest, IReadOnlyCollection<string> tried, bool alreadyDirect, string why, out OriginAnswer? exhausted)
     {
         exhausted = alreadyDirect ? OriginAnswer.Missing(FallbackReason.Failed, why) : null;
         return (member.Id, PeerPaths.Blob(registry, repository, digest, tried, direct: true), true);
@@ -164,5 +169,34 @@ internal sealed class PeerOrigin(
             && headers.ContentRange is { From: { } from, To: { } to, Length: { } length } && from == offset && to == size - 1 && length == size
             ? null
             : $"not the rest of the blob from byte {offset}";
+    }
+}
+
+/// <summary>
+/// The members one fill could not reach (or that refused it), in the order it asked them: the member it asks next may take
+/// over as the owner after them. A member that stalled or failed part way is not among them: it is alive, and the next
+/// member serves the blob only if it holds or receives it, rather than fetching it from the upstream a second time.
+/// </summary>
+internal sealed class PassedOver
+{
+    private readonly List<string> _members = [];
+
+    public IReadOnlyCollection<string> Members
+    {
+        get
+        {
+            lock (_members)
+            {
+                return [.. _members];
+            }
+        }
+    }
+
+    public void Add(string memberId)
+    {
+        lock (_members)
+        {
+            _members.Add(memberId);
+        }
     }
 }

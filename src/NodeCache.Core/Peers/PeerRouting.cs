@@ -19,7 +19,7 @@ public sealed class PeerRouting(
             return [upstream];
         }
         var origins = new List<BlobOrigin>(options.MembersAsked + 1);
-        var tried = new List<string>();
+        var unreachable = new PassedOver();
         foreach (var candidate in ownership.Candidates(request.Digest))
         {
             // Members after this agent in the order would not fetch it before it does: from here on it is the owner.
@@ -27,8 +27,7 @@ public sealed class PeerRouting(
             {
                 break;
             }
-            origins.Add(new PeerOrigin(candidate, [.. tried], request.Route.Registry, request.Repository, client, membership, health, metrics, options, logger));
-            tried.Add(candidate.Id);
+            origins.Add(new PeerOrigin(candidate, unreachable, request.Route.Registry, request.Repository, client, membership, health, metrics, options, logger));
         }
         origins.Add(upstream);
         return origins;

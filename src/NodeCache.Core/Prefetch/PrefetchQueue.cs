@@ -310,7 +310,7 @@ public sealed class PrefetchQueue : IDisposable
             var source = await _fills.JoinOrStartAsync(route, job.Image.Repository, blob.Digest, cancellationToken, _bandwidth, identity).ConfigureAwait(false);
             if (source.Fill is { } fill)
             {
-                if (await fill.Ended.WaitAsync(cancellationToken).ConfigureAwait(false) != FillState.Committed)
+                if (await fill.SettledAsync(cancellationToken).ConfigureAwait(false) != FillState.Committed)
                 {
                     _logger.LogWarning("Prefetch of {Image}: blob {Digest} could not be fetched: {Reason}", job.Image, blob.Digest, fill.FailureReason);
                     return false;

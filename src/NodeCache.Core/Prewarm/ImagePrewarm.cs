@@ -125,7 +125,7 @@ public sealed class ImagePrewarm(UpstreamRules rules, PrefetchPlanner planner, B
             await progress.WriteAsync(Step(reported, PrewarmBlobState.Fetching), cancellationToken).ConfigureAwait(false);
             await Task.Delay(ProgressInterval, cancellationToken).ConfigureAwait(false);
         }
-        var ended = await fill.Ended.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var ended = await fill.SettledAsync(cancellationToken).ConfigureAwait(false);
         return await ReportAsync(ended == FillState.Committed
             ? Step(fill.Written, PrewarmBlobState.Fetched)
             : Step(fill.Written, PrewarmBlobState.Failed, fill.FailureReason ?? "the fill failed")).ConfigureAwait(false);

@@ -1,0 +1,85 @@
+using System.Net;
+using NodeCache.Testing;
+
+namespace NodeCache.Agent.Tests.Peers;
+
+/// <summary>A peer that sends wrong bytes or stalls costs a fallback, never a wrong blob and never a download from zero.</summary>
+public sealed class PeerFaultTests
+{
+    private static readonly PeerCluster.Member[] ThreeProxied = [PeerCluster.Member.Proxied, PeerCluster.Member.Proxied, PeerCluster.Member.Proxied];
+
+    [Fact]
+    public async Task A_peer_that_sends_wrong_bytes_breaks_the_transfer_caches_nothing_is_avoided_and_the_blob_comes_from_the_upstream()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var cancellationToken = timeout.Token;
+        await using var cluster = await PeerCluster.StartAsync("team/corrupt", [8 * OciImageBuilder.MiB], seed: 1421, ThreeProxied, cancellationToken: cancellationToken);
+        var layer = cluster.Image.Layers[0];
+        var (owner, asking) = (cluster.Owner(layer.Digest), cluster.Ranked(layer.Digest)[^1]);
+        owner.Proxy!.Mode = FaultMode.Corrupt;
+
+        var first = await cluster.Download(asking, layer.Digest, cancellationToken).Completion;
+
+        // The client never gets a whole body of bytes the digest does not name.
+        Assert.False(first.Complete, first.ToString());
+        var second = await cluster.Download(asking, layer.Digest, cancellationToken).Completion;
+        Assert.True(second.Complete && second.BodyDigest == layer.Digest, $"{second}\n{cluster.Logs()}");
+        var metrics = await cluster.MetricsAsync(asking, cancellationToken);
+        Assert.Equal(1, metrics.Value("nodecache_peer_fallbacks_total", AgentMetrics.Labels(("reason", "wrong_bytes"))));
+        Assert.Equal(1, metrics.FillFailures("digest_mismatch"));
+        Assert.Equal(1, metrics.Value("nodecache_peer_members", AgentMetrics.Labels(("state", "avoided"))));
+        // The owner fetched it once for itself, the asking agent once more, from the upstream alone.
+        Assert.Equal(2, await cluster.Registry.CountBlobGetsAsync(layer.Digest, cancellationToken: cancellationToken));
+        var cached = Path.Combine(asking.Agent.CacheDir, "blobs", "sha256", layer.Digest.Hex);
+        Assert.Equal(layer.Digest, NodeCache.Oci.Digest.Compute(await File.ReadAllBytesAsync(cached, cancellationToken)));
+    }
+
+    [Fact]
+    public async Task A_prewarm_whose_blob_a_peer_corrupts_follows_the_fetch_from_the_upstream_that_replaces_it_and_succeeds()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var cancellationToken = timeout.Token;
+        await using var cluster = await PeerCluster.StartAsync("team/corrupt-prewarm", [8 * OciImageBuilder.MiB], seed: 1423, ThreeProxied, cancellationToken: cancellationToken);
+        var layer = cluster.Image.Layers[0];
+        var (owner, asking) = (cluster.Owner(layer.Digest), cluster.Ranked(layer.Digest)[^1]);
+        owner.Proxy!.Mode = FaultMode.Corrupt;
+
+        var run = await NodeCacheCli.RunAsync(asking.Agent, "prewarm", cluster.Image.Reference(PeerCluster.Namespace));
+
+        run.EnsureSucceeded("nodecache prewarm");
+        Assert.True(PeerCluster.IsCached(asking, layer.Digest));
+        var metrics = await cluster.MetricsAsync(asking, cancellationToken);
+        Assert.Equal(1, metrics.Value("nodecache_peer_fallbacks_total", AgentMetrics.Labels(("reason", "wrong_bytes"))));
+    }
+
+    [Fact]
+    public async Task A_peer_that_stalls_part_way_is_left_and_the_rest_comes_from_the_upstream_with_a_range_from_the_byte_reached()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var cancellationToken = timeout.Token;
+        await using var cluster = await PeerCluster.StartAsync(
+            "team/stall", [16 * OciImageBuilder.MiB], seed: 1422, ThreeProxied, ["--peer-stall-timeout", "1s"], cancellationToken: cancellationToken);
+        var layer = cluster.Image.Layers[0];
+        var (owner, asking) = (cluster.Owner(layer.Digest), cluster.Ranked(layer.Digest)[^1]);
+        // The owner holds the blob already, so the only pause in its answer is the one the proxy makes.
+        Assert.True((await cluster.Download(owner, layer.Digest, cancellationToken).Completion).Complete);
+        var held = owner.Proxy!.HoldAt(layer.Size / 2);
+        try
+        {
+            var read = await cluster.Download(asking, layer.Digest, cancellationToken).Completion;
+
+            Assert.True(held.IsCompleted, $"the owner's answer never reached the hold\n{cluster.Logs()}");
+            Assert.True(read.Complete && read.BodyDigest == layer.Digest, $"{read}\n{cluster.Logs()}");
+            var metrics = await cluster.MetricsAsync(asking, cancellationToken);
+            Assert.Equal(1, metrics.Value("nodecache_peer_fallbacks_total", AgentMetrics.Labels(("reason", "stalled"))));
+            var fromPeer = metrics.Value("nodecache_peer_received_bytes_total", AgentMetrics.Labels());
+            var fromUpstream = metrics.Value("nodecache_upstream_bytes_total", AgentMetrics.Labels());
+            Assert.True(fromPeer > 0 && fromUpstream < layer.Size, $"{fromPeer} bytes from the peer, {fromUpstream} from the upstream");
+            Assert.Equal(layer.Size, fromPeer + fromUpstream);
+        }
+        finally
+        {
+            owner.Proxy.Release();
+        }
+    }
+}
