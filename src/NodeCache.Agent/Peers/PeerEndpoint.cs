@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Http.Features;
 using NodeCache.Agent.Configuration;
 using NodeCache.Agent.Registry;
@@ -14,7 +13,7 @@ namespace NodeCache.Agent.Peers;
 /// <summary>
 /// The peer API, on <c>--peer-listen</c>: blobs by digest (GET, HEAD, Range) for the other agents of the cluster, at the
 /// registry API's paths so that a request names the registry and repository it is pulling. Every request must prove the
-/// cluster's secret, or it gets 401 and no bytes. A blob is answered
+/// cluster's secret, or it gets 401 and no bytes. A blob is answered by the one blob-serving path, <see cref="BlobResponder"/>:
 /// (1) from the cache, or by following the fill in progress, as any client is served: the last byte held back until the
 ///     digest is verified;
 /// (2) on its owner only, by joining or starting the one fill from the upstream with this agent's own credentials;
@@ -68,22 +67,13 @@ internal sealed class PeerEndpoint(
         var redirected = query[PeerPaths.RedirectedParameter] == "1";
         var direct = query[PeerPaths.DirectParameter] == "1";
         var tried = query[PeerPaths.TriedParameter].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (!Holds(context, digest, requester))
+        var held = Holds(context, digest, requester);
+        // (2) Only the owner fetches from the upstream, only for a GET, and never for a request another agent sent here.
+        if (!held && (!HttpMethods.IsGet(context.Request.Method) || redirected || !ownership.IsOwner(digest, tried)))
         {
-            // (2) Only the owner fetches from the upstream, only for a GET, and never for a request another agent sent here.
-            if (!HttpMethods.IsGet(context.Request.Method) || redirected || !ownership.IsOwner(digest, tried))
-            {
-                await NotHeldAsync(context, digest).ConfigureAwait(false);
-                return;
-            }
-            var source = await fills.JoinOrStartAsync(decoded.Route, decoded.Repository, digest, context.RequestAborted, reach: FillReach.Upstream).ConfigureAwait(false);
-            if (source is { Cached: null, Fill: null })
-            {
-                metrics.Answer("failed");
-                await OciErrorResponse.WriteAsync(context, source.Error ?? new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not fetch blob {digest}"))
-                    .ConfigureAwait(false);
-                return;
-            }
+            metrics.Answer("not_found");
+            await OciErrorResponse.WriteAsync(context, MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"this agent neither holds nor owns blob {digest}").ConfigureAwait(false);
+            return;
         }
         // (3) Beyond the uploads this agent runs for the blob, the request goes to an agent that receives it from here.
         var decision = uploads.Begin(digest, requester, mustServe: direct || HttpMethods.IsHead(context.Request.Method));
@@ -94,14 +84,10 @@ internal sealed class PeerEndpoint(
             context.Response.Headers.Location = PeerPaths.Redirect(receiver, decoded.Route.Registry, decoded.Repository, digest);
             return;
         }
-        // (1) As any client: from the cache, or following the fill.
+        // (1) As any client is served: from the cache, or following the fill, by the one blob-serving path.
         using var upload = decision.Upload!;
-        metrics.Answer("served");
-        await blobs.ServeAsync(decoded, new KestrelBlobResponse(context)).ConfigureAwait(false);
-        if (context.Response.StatusCode is StatusCodes.Status200OK or StatusCodes.Status206PartialContent && HttpMethods.IsGet(context.Request.Method))
-        {
-            upload.Bytes = context.Response.ContentLength ?? 0;
-        }
+        upload.Bytes = await blobs.ServeAsync(decoded, new KestrelBlobResponse(context), BlobAsker.Peer(owner: !held)).ConfigureAwait(false);
+        metrics.Answer(context.Response.StatusCode < 400 ? "served" : "failed");
     }
 
     // Cached, or (for a GET) being received from somewhere other than the agent asking, which would be waiting for itself. A

@@ -7,49 +7,58 @@ using NodeCache.Telemetry;
 namespace NodeCache.Agent.Registry;
 
 /// <summary>
-/// Serves a request for <c>/v2/&lt;name&gt;/blobs/&lt;digest&gt;</c>, whichever way it came in. The steps:
-/// (1) Admit it: the pull it belongs to, and the private-image check.
+/// Serves a request for <c>/v2/&lt;name&gt;/blobs/&lt;digest&gt;</c>, whichever way it came in: from a client of the
+/// registry API, or from another agent through the peer API (<see cref="BlobAsker"/>). The steps:
+/// (1) Admit a client's request: the pull it belongs to, and the private-image check.
 /// (2) Lease the blob from the store: a hit is answered from the cache.
-/// (3) Answer a HEAD of a miss from a complete fill or the upstream's HEAD.
-/// (4) Join the blob's fill, or start it, to follow as it grows; one that committed meanwhile is a hit after all.
-/// (5) With the cache disk full, pass the upstream's bytes through, uncached.
-/// (6) Count the request by its answer.
+/// (3) Answer a client's HEAD of a miss from a complete fill or the upstream's HEAD.
+/// (4) Join the blob's fill, or start it where the asker may (its origins are other agents and the upstream), to follow
+///     as it grows; one that committed meanwhile is a hit after all.
+/// (5) With the cache disk full, pass the upstream's bytes through to a client, uncached.
+/// (6) Count a client's request by its answer.
 /// (7) Send the answer.
-/// (8) Count the bytes delivered, for the node and for the pull.
+/// (8) Count the bytes a client got, by where they came from, for the node and for the pull.
 /// A body whose bytes the digest does not name never ends cleanly: a fill holds its last byte back until it is
 /// verified, and a fill that fails breaks the response.
 /// </summary>
 internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAdmission admission, MirrorMetrics metrics, ILogger<BlobResponder> logger)
 {
-    public async Task ServeAsync(RegistryRequest request, IBlobResponse response)
+    /// <param name="asker">A client of the registry API when null.</param>
+    /// <returns>The body bytes delivered.</returns>
+    public async Task<long> ServeAsync(RegistryRequest request, IBlobResponse response, BlobAsker? asker = null)
     {
         var digest = request.Digest ?? throw new ArgumentException("a blob request names a digest", nameof(request));
+        asker ??= BlobAsker.Client;
 
-        // (1) Admit.
-        using var admitted = await admission.AdmitAsync(request, response.Client, response.Aborted).ConfigureAwait(false);
+        // (1) Admit: another agent proved the cluster's secret, and pulls are its own node's to track.
+        using var admitted = asker.IsPeer ? default : await admission.AdmitAsync(request, response.Client, response.Aborted).ConfigureAwait(false);
 
         // (2) to (5): choose the answer.
-        using var answer = admitted.Refusal is { } refusal ? BlobAnswer.Failed(refusal) : await ChooseAsync(request, digest, response).ConfigureAwait(false);
+        using var answer = admitted.Refusal is { } refusal ? BlobAnswer.Failed(refusal) : await ChooseAsync(request, digest, response, asker).ConfigureAwait(false);
 
         // (6) Count the request.
-        metrics.Request("blob", answer.Result);
+        if (!asker.IsPeer)
+        {
+            metrics.Request("blob", answer.Result);
+        }
 
         // (7) Send.
         var sent = await SendAsync(answer, digest, response).ConfigureAwait(false);
 
         // (8) Count the bytes.
-        if (sent.Bytes > 0)
+        if (sent.Bytes > 0 && !asker.IsPeer)
         {
-            metrics.Served(answer.Leased is null ? "upstream" : "cache", sent.Bytes);
+            CountServed(answer, sent.Bytes);
             admitted.Pull.Served(answer.Leased is not null, sent.Bytes);
         }
         if (!sent.Failed)
         {
             admitted.Pull.Succeeded();
         }
+        return sent.Bytes;
     }
 
-    private async Task<BlobAnswer> ChooseAsync(RegistryRequest request, Digest digest, IBlobResponse response)
+    private async Task<BlobAnswer> ChooseAsync(RegistryRequest request, Digest digest, IBlobResponse response, BlobAsker asker)
     {
         // (2) Lease from the store; the lease keeps eviction and quarantine off the file until the response is done.
         if (store.TryLease(digest, out var leased))
@@ -57,7 +66,11 @@ internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAd
             return new BlobAnswer(BlobAnswer.Hit) { Leased = leased };
         }
 
-        // (3) A HEAD of a miss.
+        // (3) A HEAD of a miss; another agent asks only for what is here, never for the upstream's word.
+        if (response.IsHead && asker.IsPeer)
+        {
+            return BlobAnswer.Failed(new MirrorError(MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"blob {digest} is not cached here"));
+        }
         if (response.IsHead)
         {
             var head = await fills.HeadAsync(request.Route, request.Repository, digest, response.Aborted).ConfigureAwait(false);
@@ -65,7 +78,7 @@ internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAd
         }
 
         // (4) Join or start the fill.
-        var source = await fills.JoinOrStartAsync(request.Route, request.Repository, digest, response.Aborted).ConfigureAwait(false);
+        var source = await fills.JoinOrStartAsync(request.Route, request.Repository, digest, response.Aborted, reach: asker.Reach).ConfigureAwait(false);
         if (source.Cached is not null)
         {
             if (store.TryLease(digest, out var committed))
@@ -73,7 +86,7 @@ internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAd
                 return new BlobAnswer(BlobAnswer.Hit) { Leased = committed };
             }
             // A fill had just committed it, and an eviction took it before it could be leased: it is a miss after all.
-            source = await fills.JoinOrStartAsync(request.Route, request.Repository, digest, response.Aborted).ConfigureAwait(false);
+            source = await fills.JoinOrStartAsync(request.Route, request.Repository, digest, response.Aborted, reach: asker.Reach).ConfigureAwait(false);
             if (source.Cached is not null && store.TryLease(digest, out var recommitted))
             {
                 return new BlobAnswer(BlobAnswer.Hit) { Leased = recommitted };
@@ -84,7 +97,11 @@ internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAd
             return new BlobAnswer(source.Joined ? BlobAnswer.Coalesced : BlobAnswer.Miss) { Fill = fill };
         }
 
-        // (5) Pass through, uncached.
+        // (5) Pass through, uncached: for a client only, as another agent has the upstream itself.
+        if (source.DiskFull && asker.IsPeer)
+        {
+            return BlobAnswer.Failed(new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"blob {digest} cannot be cached here: the disk is full"));
+        }
         if (source.DiskFull)
         {
             var (blob, error) = await fills.PassThroughAsync(request.Route, request.Repository, digest, response.Aborted).ConfigureAwait(false);
@@ -125,6 +142,19 @@ internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAd
             response.Abort();
             return new Sent(0, Failed: true);
         }
+    }
+
+    // A fill's bytes count as the share of them that came from other agents, and the rest from the upstream.
+    private void CountServed(BlobAnswer answer, long bytes)
+    {
+        if (answer.Fill is { FromPeers: > 0 } fill)
+        {
+            var fromPeers = Math.Min(bytes, (long)((double)bytes * fill.FromPeers / Math.Max(1, fill.Written)));
+            metrics.Served(BlobOrigin.PeerKind, fromPeers);
+            metrics.Served(BlobOrigin.UpstreamKind, bytes - fromPeers);
+            return;
+        }
+        metrics.Served(answer.Leased is null ? BlobOrigin.UpstreamKind : "cache", bytes);
     }
 
     /// <summary>The body bytes a response delivered, and whether it ended as an error or a broken transfer.</summary>

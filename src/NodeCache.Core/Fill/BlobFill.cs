@@ -25,6 +25,7 @@ public sealed class BlobFill
     private volatile bool _complete;
     private Concurrency.BandwidthLimit? _throttle;
     private BlobOrigin? _origin;
+    private long _fromPeers;
 
     internal BlobFill(Digest digest, long? size, string mediaType, string tempPath)
     {
@@ -68,6 +69,9 @@ public sealed class BlobFill
     public string MediaType { get; }
 
     public long Written => Volatile.Read(ref _written);
+
+    /// <summary>Of the bytes written, those another agent sent (the rest came from the upstream).</summary>
+    public long FromPeers => Interlocked.Read(ref _fromPeers);
 
     public FillState State => _state;
 
@@ -147,6 +151,8 @@ public sealed class BlobFill
         }
         return signal.Task.WaitAsync(cancellationToken);
     }
+
+    internal void ReceivedFromPeers(long bytes) => Interlocked.Add(ref _fromPeers, bytes);
 
     internal void Advance(long written)
     {

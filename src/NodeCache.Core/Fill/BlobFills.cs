@@ -97,6 +97,12 @@ public sealed class BlobFills
         {
             return JoinAsync(running, throttle is null, requestAborted);
         }
+        if (reach == FillReach.InProgress)
+        {
+            return Task.FromResult(_store.TryGet(digest, out var committed)
+                ? new BlobSource(committed, null, null)
+                : new BlobSource(null, null, new MirrorError(MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"blob {digest} is neither cached nor being fetched here")));
+        }
         var started = new TaskCompletionSource<BlobSource>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_inFlight.TryAdd(digest, started.Task))
         {
@@ -297,6 +303,10 @@ public sealed class BlobFills
                             Write(file, buffer.Span[..read], written);
                             written += read;
                             chain.Received(read);
+                            if (origin.Kind == BlobOrigin.PeerKind)
+                            {
+                                fill.ReceivedFromPeers(read);
+                            }
                             fill.Advance(written);
                             await hasher.AppendAsync(read, _stopping).ConfigureAwait(false);
                             if (fill.Throttle is { } throttle)

@@ -9,7 +9,13 @@ namespace NodeCache.Fill;
 /// </summary>
 public abstract class BlobOrigin
 {
-    /// <summary>What the bytes count as in metrics: <c>upstream</c> or <c>peer</c>.</summary>
+    /// <summary>The <see cref="Kind"/> of the upstream registry.</summary>
+    public const string UpstreamKind = "upstream";
+
+    /// <summary>The <see cref="Kind"/> of another agent of the cluster.</summary>
+    public const string PeerKind = "peer";
+
+    /// <summary>What the bytes count as in metrics: <see cref="UpstreamKind"/> or <see cref="PeerKind"/>.</summary>
     public abstract string Kind { get; }
 
     /// <summary>The origin in logs: the registry, or the peer's URL.</summary>

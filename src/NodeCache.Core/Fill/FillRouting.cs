@@ -11,6 +11,9 @@ public enum FillReach
 
     /// <summary>Straight from the upstream: the agent is the blob's owner, fetching it for itself and for the agents that asked it.</summary>
     Upstream,
+
+    /// <summary>Nowhere: only a fill already in progress is joined (or the blob it just committed served), and none is started.</summary>
+    InProgress,
 }
 
 /// <summary>What a new fill is for: the blob, the route and repository its upstream requests name, and whose credentials they carry.</summary>

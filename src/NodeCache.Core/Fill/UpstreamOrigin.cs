@@ -13,7 +13,7 @@ internal sealed class UpstreamOrigin(RegistryClient upstream, UpstreamRoute rout
     // A connection that breaks twice in one blob is more likely an upstream that is going down than bad luck.
     private const int ResumeLimit = 2;
 
-    public override string Kind => "upstream";
+    public override string Kind => UpstreamKind;
 
     public override string Name => route.Registry;
 

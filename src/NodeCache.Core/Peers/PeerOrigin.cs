@@ -20,7 +20,7 @@ internal sealed class PeerOrigin(
     // The agent whose body the fill reads now: the member asked, or the one it redirected to.
     private string _answering = member.Id;
 
-    public override string Kind => "peer";
+    public override string Kind => PeerKind;
 
     public override string Name => _answering;
 

@@ -24,7 +24,7 @@ public sealed class MirrorMetrics : IDisposable
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _requests = _meter.CreateCounter<long>("nodecache_requests", description: "Registry API requests answered, by kind (manifest, blob, tags, referrers) and result (hit, miss, stale, coalesced, error).");
-        _servedBytes = _meter.CreateCounter<long>("nodecache_served_bytes", "By", "Blob and manifest bytes sent to clients, by source (cache, upstream).");
+        _servedBytes = _meter.CreateCounter<long>("nodecache_served_bytes", "By", "Blob and manifest bytes sent to clients, by source (cache, peer: from another agent, upstream).");
         _upstreamRequests = _meter.CreateCounter<long>("nodecache_upstream_requests", description: "Requests sent to upstream registries, by registry and status class (2xx, 4xx, 5xx, error).");
         _upstreamDuration = _meter.CreateHistogram("nodecache_upstream_request_duration", "s",
             "Upstream request latency to the final response's headers (token round trips, retries and failover included), by registry and status class.",
