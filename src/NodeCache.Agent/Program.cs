@@ -87,7 +87,8 @@ services.AddSingleton(sp => new BlobFills(
     sp.GetRequiredService<ILogger<BlobFills>>(), sp.GetRequiredService<ShutdownDrain>().Token, sp.GetRequiredService<DiskSpace>(), sp.GetService<IFillRouting>()));
 services.AddSingleton(sp => new ManifestResolver(
     sp.GetRequiredService<BlobStore>(), sp.GetRequiredService<TagIndex>(), sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(),
-    sp.GetRequiredService<PolicyMetrics>(), sp.GetRequiredService<MirrorOptions>(), TimeProvider.System, sp.GetRequiredService<ILogger<ManifestResolver>>()));
+    sp.GetRequiredService<PolicyMetrics>(), sp.GetRequiredService<MirrorOptions>(), TimeProvider.System, sp.GetRequiredService<ILogger<ManifestResolver>>(),
+    sp.GetService<IManifestLenders>()));
 services.AddSingleton(sp => new ListingResolver(
     sp.GetRequiredService<RegistryClient>(), sp.GetRequiredService<MirrorMetrics>(), sp.GetRequiredService<MirrorOptions>(), TimeProvider.System,
     sp.GetRequiredService<ILogger<ListingResolver>>()));

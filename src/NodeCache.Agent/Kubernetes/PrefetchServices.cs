@@ -22,7 +22,8 @@ internal static class PrefetchServices
         var watching = client is not null && options.NodeName is not null;
         // Without the pods of the node there is nothing to verify against: a plain mirror serves as it always did.
         services.AddSingleton(sp => new PrivateImagePolicy(
-            watching ? options.PrivateImages : PrivateImageMode.Serve, sp.GetRequiredService<RegistryClient>(), TimeProvider.System, sp.GetRequiredService<ILogger<PrivateImagePolicy>>()));
+            watching ? options.PrivateImages : PrivateImageMode.Serve, sp.GetRequiredService<RegistryClient>(), TimeProvider.System, sp.GetRequiredService<ILogger<PrivateImagePolicy>>(),
+            sp.GetService<IManifestLenders>()));
         if (!watching)
         {
             return services;

@@ -1,3 +1,4 @@
+using NodeCache.Access;
 using Microsoft.AspNetCore.Http.Features;
 using NodeCache.Agent.Configuration;
 using NodeCache.Agent.Registry;
@@ -19,11 +20,13 @@ namespace NodeCache.Agent.Peers;
 /// (2) on its owner only, by joining or starting the one fill from the upstream with this agent's own credentials;
 /// (3) with a redirect to an agent already receiving it, when this one uploads it to enough agents already;
 /// and with a fast 404 otherwise, so that the asking agent moves on. It never starts an upstream fill for a blob it does
-/// not own, nor for a request that was redirected here, and it serves nothing but the cache's blobs.
+/// not own, nor for a request that was redirected here or that asks for what it holds only (the asking agent's upstream
+/// is down), and it serves nothing but the cache's blobs. A manifest, asked for only while the asking agent's upstream
+/// cannot answer, is lent from the cache alone: the upstream's denial when this agent holds it as denied, else its copy.
 /// </summary>
 internal sealed class PeerEndpoint(
     PeerProof proof, PeerOwnership ownership, PeerUploads uploads, PeerMetrics metrics, BlobStore store, BlobFills fills, BlobResponder blobs,
-    UpstreamRules rules, AgentOptions options, ILogger<PeerEndpoint> logger)
+    ManifestResolver manifests, PrivateImagePolicy privateImages, UpstreamRules rules, AgentOptions options, ILogger<PeerEndpoint> logger)
 {
     public Task HandleAsync(HttpContext context) => OciErrorResponse.AnswerFailuresAsync(context, DispatchAsync, logger);
 
@@ -51,14 +54,56 @@ internal sealed class PeerEndpoint(
         MirrorError? error = null;
         if (!path.StartsWith("/v2/", StringComparison.Ordinal)
             || !RegistryRequest.TryDecode(path["/v2".Length..], request.Query["ns"], options.DefaultRegistry, rules, out _, out var decoded, out error)
-            || decoded.Resource != RegistryResource.Blob)
+            || decoded.Resource is not (RegistryResource.Blob or RegistryResource.Manifest))
         {
             metrics.Answer("bad_request");
-            await OciErrorResponse.WriteAsync(context, error ?? new MirrorError(MirrorFailure.NotFound, OciErrorCode.NameUnknown, "the peer API serves blobs by digest only"))
+            await OciErrorResponse.WriteAsync(context, error ?? new MirrorError(MirrorFailure.NotFound, OciErrorCode.NameUnknown, "the peer API serves blobs by digest and lends manifests only"))
                 .ConfigureAwait(false);
             return;
         }
+        if (decoded.Resource == RegistryResource.Manifest)
+        {
+            await LendManifestAsync(context, decoded).ConfigureAwait(false);
+            return;
+        }
         await ServeBlobAsync(context, decoded, decoded.Digest!.Value, peer).ConfigureAwait(false);
+    }
+
+    private async Task LendManifestAsync(HttpContext context, RegistryRequest decoded)
+    {
+        var response = context.Response;
+        // The asking agent's own privacy check may have nothing else to go on while its upstream cannot answer.
+        if (privateImages.IsKnownPublic(decoded.Route.Registry, decoded.Repository))
+        {
+            response.Headers[PeerPaths.RepositoryHeader] = "public";
+        }
+        var accept = context.Request.Headers.Accept.ToString();
+        var loan = await manifests.LendAsync(decoded.Route, decoded.Repository, decoded.Reference, string.IsNullOrEmpty(accept) ? null : accept, context.RequestAborted)
+            .ConfigureAwait(false);
+        if (loan.Denial is { } denial)
+        {
+            metrics.Answer("denied");
+            response.Headers[PeerPaths.DeniedHeader] = denial.Code;
+            await OciErrorResponse.WriteAsync(context, denial).ConfigureAwait(false);
+            return;
+        }
+        if (loan.Manifest is not { } manifest)
+        {
+            metrics.Answer("not_found");
+            await OciErrorResponse.WriteAsync(context, MirrorFailure.NotFound, OciErrorCode.ManifestUnknown, $"this agent holds no manifest {decoded.Reference} of {decoded.Repository}")
+                .ConfigureAwait(false);
+            return;
+        }
+        RegistryHeaders.SetContent(response, manifest.Digest, manifest.MediaType, manifest.Bytes.Length);
+        if (loan.FetchedAt is { } fetchedAt)
+        {
+            response.Headers[PeerPaths.FetchedAtHeader] = fetchedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.Body.WriteAsync(manifest.Bytes, context.RequestAborted).ConfigureAwait(false);
+        }
+        metrics.Answer("served");
     }
 
     private async Task ServeBlobAsync(HttpContext context, RegistryRequest decoded, Digest digest, string requester)
@@ -66,10 +111,12 @@ internal sealed class PeerEndpoint(
         var query = context.Request.Query;
         var redirected = query[PeerPaths.RedirectedParameter] == "1";
         var direct = query[PeerPaths.DirectParameter] == "1";
+        var heldOnly = query[PeerPaths.HeldParameter] == "1";
         var tried = query[PeerPaths.TriedParameter].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var held = Holds(context, digest, requester);
-        // (2) Only the owner fetches from the upstream, only for a GET, and never for a request another agent sent here.
-        if (!held && (!HttpMethods.IsGet(context.Request.Method) || redirected || !ownership.IsOwner(digest, tried)))
+        // (2) Only the owner fetches from the upstream, only for a GET, and never for a request another agent sent here or
+        // one for what this agent holds only.
+        if (!held && (!HttpMethods.IsGet(context.Request.Method) || redirected || heldOnly || !ownership.IsOwner(digest, tried)))
         {
             metrics.Answer("not_found");
             await OciErrorResponse.WriteAsync(context, MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"this agent neither holds nor owns blob {digest}").ConfigureAwait(false);
@@ -103,11 +150,5 @@ internal sealed class PeerEndpoint(
             return false;
         }
         return fills.TryGetRunning(digest, out var fill) ? fill.Origin is not { Kind: "peer" } origin || origin.Name != requester : fills.IsFilling(digest);
-    }
-
-    private Task NotHeldAsync(HttpContext context, Digest digest)
-    {
-        metrics.Answer("not_found");
-        return OciErrorResponse.WriteAsync(context, MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"this agent neither holds nor owns blob {digest}");
     }
 }

@@ -4,6 +4,7 @@ using k8s;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using NodeCache.Agent.Configuration;
 using NodeCache.Fill;
+using NodeCache.Mirror;
 using NodeCache.Peers;
 
 namespace NodeCache.Agent.Peers;
@@ -58,6 +59,9 @@ internal static class PeerServices
         services.AddSingleton<IFillRouting>(sp => new PeerRouting(
             sp.GetRequiredService<PeerOwnership>(), sp.GetRequiredService<PeerMembership>(), sp.GetRequiredService<PeerClient>(), sp.GetRequiredService<PeerHealth>(),
             sp.GetRequiredService<PeerMetrics>(), peerOptions, sp.GetRequiredService<ILogger<PeerRouting>>()));
+        services.AddSingleton<IManifestLenders>(sp => new PeerManifests(
+            sp.GetRequiredService<PeerClient>(), sp.GetRequiredService<PeerMembership>(), sp.GetRequiredService<PeerMetrics>(), peerOptions,
+            sp.GetRequiredService<ILogger<PeerManifests>>()));
         services.AddSingleton<PeerEndpoint>();
         if (options.PeersService is { } service)
         {

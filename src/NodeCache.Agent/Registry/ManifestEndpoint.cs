@@ -6,7 +6,7 @@ namespace NodeCache.Agent.Registry;
 /// <summary>
 /// Serves <c>/v2/&lt;name&gt;/manifests/&lt;tag|digest&gt;</c> with the headers containerd resolves by. The steps:
 /// (1) Admit it: the pull it belongs to, and the private-image check.
-/// (2) Resolve the reference: from the cache, the upstream, or (the upstream failing) a stale copy.
+/// (2) Resolve the reference: from the cache, the upstream, or (the upstream failing) a stale copy, this agent's or another's.
 /// (3) Answer: the headers, then 304 for a matching ETag, or the bytes for a GET.
 /// (4) Record what was served.
 /// </summary>
@@ -52,12 +52,17 @@ internal sealed class ManifestEndpoint(ManifestResolver resolver, RegistryAdmiss
         metrics.Request("manifest", answer.Source switch
         {
             ManifestSource.Cache => "hit",
-            ManifestSource.Stale => "stale",
+            ManifestSource.Stale or ManifestSource.Peer => "stale",
             _ => "miss",
         });
         if (sent > 0)
         {
-            metrics.Served(answer.Source == ManifestSource.Upstream ? "upstream" : "cache", sent);
+            metrics.Served(answer.Source switch
+            {
+                ManifestSource.Upstream => "upstream",
+                ManifestSource.Peer => "peer",
+                _ => "cache",
+            }, sent);
             admitted.Pull.ServedManifest(sent);
         }
         admitted.Pull.Succeeded();

@@ -15,13 +15,19 @@ public sealed record PodImage(ImageReference Image, IReadOnlyList<RegistryCreden
 /// mirror the pod's pull secret, so the mirror cannot know which pod asks: in <see cref="PrivateImageMode.Verify"/> it
 /// serves a private repository only while every pod on this node that names it holds a pull secret the upstream accepted
 /// for it (a token for its pull scope and a manifest HEAD with it), and otherwise refuses at once, so containerd goes to
-/// the upstream with the pod's own credentials. A repository is private when the upstream refuses an anonymous HEAD.
+/// the upstream with the pod's own credentials. A repository is private when the upstream refuses an anonymous HEAD. While
+/// the upstream cannot answer about a repository it never answered about, another agent's last answer counts, and
+/// without one it is private.
 /// </summary>
-public sealed class PrivateImagePolicy(PrivateImageMode mode, RegistryClient upstream, TimeProvider time, ILogger logger)
+/// <param name="lenders">The cluster's other agents, asked while the upstream cannot answer; null without peers.</param>
+public sealed class PrivateImagePolicy(PrivateImageMode mode, RegistryClient upstream, TimeProvider time, ILogger logger, IManifestLenders? lenders = null)
 {
     // How long a repository's privacy and a pod's verified access are trusted before the upstream is asked again:
     // a revoked pull secret or a project made private takes effect within this.
     private static readonly TimeSpan CheckLifetime = TimeSpan.FromMinutes(5);
+
+    // When a repository's privacy came from another agent rather than from the upstream.
+    private static readonly DateTimeOffset LearnedFromPeer = DateTimeOffset.MinValue;
 
     private readonly ConcurrentDictionary<string, (bool Private, DateTimeOffset At)> _privacy = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (bool Accepted, DateTimeOffset At)> _verified = new(StringComparer.Ordinal);
@@ -45,6 +51,10 @@ public sealed class PrivateImagePolicy(PrivateImageMode mode, RegistryClient ups
     public bool IsKnownServable(string registry, RepositoryName repository) =>
         mode == PrivateImageMode.Serve
         || (_privacy.TryGetValue($"{registry}/{repository}", out var known) && !known.Private && time.GetUtcNow() - known.At < CheckLifetime);
+
+    /// <summary>True when the upstream itself last answered an anonymous request for the repository, however long ago: what another agent may be told.</summary>
+    public bool IsKnownPublic(string registry, RepositoryName repository) =>
+        _privacy.TryGetValue($"{registry}/{repository}", out var known) && !known.Private && known.At != LearnedFromPeer;
 
     /// <summary>Null when the request may be answered as usual; otherwise the refusal that sends containerd upstream.</summary>
     public async ValueTask<MirrorError?> CheckAsync(UpstreamRoute route, RepositoryName repository, RegistryObject kind, string reference, CancellationToken cancellationToken)
@@ -105,7 +115,16 @@ public sealed class PrivateImagePolicy(PrivateImageMode mode, RegistryClient ups
                 // No registry guards it: what the cache holds was imported onto the node, for the node's pods.
                 return false;
             default:
-                // The upstream cannot say now: keep what it said last, and fail closed when it never said.
+                // The upstream cannot say now: keep what it said last; when it never said, what another agent last heard from
+                // it; and fail closed when nobody heard.
+                if (known == default && lenders is not null
+                    && (await lenders.AskAsync(route, repository, reference, null, CancellationToken.None).ConfigureAwait(false)).RepositoryPublic)
+                {
+                    // Already expired: the upstream is asked first again at the next request.
+                    _privacy[key] = (false, LearnedFromPeer);
+                    logger.LogInformation("{Registry}/{Repository} is public as another agent last heard from the upstream, which cannot answer now", route.Registry, repository);
+                    return false;
+                }
                 return known == default || known.Private;
         }
         _privacy[key] = (isPrivate, now);

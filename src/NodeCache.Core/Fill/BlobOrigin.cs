@@ -27,6 +27,12 @@ public abstract class BlobOrigin
     /// </summary>
     public virtual bool Patient => false;
 
+    /// <summary>
+    /// Tried only after the upstream could not answer (unreachable, a 5xx, or breaking off part way): the cluster's agents
+    /// that already hold the blob, while the upstream is down, and never in place of an upstream that refused it.
+    /// </summary>
+    public virtual bool OnlyInOutage => false;
+
     /// <summary>How many times one fill may resume this origin after its body broke part way (only a patient origin is resumed).</summary>
     public virtual int MaxResumes => 0;
 

@@ -23,7 +23,7 @@ public sealed record FillRequest(UpstreamRoute Route, RepositoryName Repository,
 /// <summary>Decides where a new fill takes its bytes from, in the order they are tried.</summary>
 public interface IFillRouting
 {
-    /// <summary>The origins to try in order; <paramref name="upstream"/>, the last resort, ends the list.</summary>
+    /// <summary>The origins to try in order; <paramref name="upstream"/> is the last resort, followed only by origins for outages (<see cref="BlobOrigin.OnlyInOutage"/>).</summary>
     IReadOnlyList<BlobOrigin> Origins(FillRequest request, BlobOrigin upstream);
 }
 

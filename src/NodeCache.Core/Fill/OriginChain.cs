@@ -1,4 +1,5 @@
 using System.Globalization;
+using NodeCache.Mirror;
 using NodeCache.Oci;
 
 namespace NodeCache.Fill;
@@ -6,13 +7,15 @@ namespace NodeCache.Fill;
 /// <summary>
 /// The origins of one fill in the order they are tried, and where the fill stands among them. An origin that answers
 /// without a body is passed over; one that breaks part way is left for the next, unless it is patient and has resumes
-/// left (the upstream resumes a broken body with a Range).
+/// left (the upstream resumes a broken body with a Range). An origin for outages only is tried once the upstream could
+/// not answer, and never changes what clients are told when it has nothing.
 /// </summary>
 internal sealed class OriginChain(IReadOnlyList<BlobOrigin> origins)
 {
     private readonly List<BlobOrigin> _contributed = [];
     private int _index;
     private int _resumes;
+    private bool _upstreamDown;
 
     /// <summary>The origin the fill reads from now, or tries next.</summary>
     public BlobOrigin Current => origins[Math.Min(_index, origins.Count - 1)];
@@ -34,6 +37,10 @@ internal sealed class OriginChain(IReadOnlyList<BlobOrigin> origins)
         for (; _index < origins.Count; _index++, _resumes = 0)
         {
             var origin = origins[_index];
+            if (origin.OnlyInOutage && !_upstreamDown)
+            {
+                continue;
+            }
             OriginAnswer answer;
             try
             {
@@ -54,9 +61,16 @@ internal sealed class OriginChain(IReadOnlyList<BlobOrigin> origins)
                 answer.Dispose();
                 answer = OriginAnswer.Missing(FallbackReason.Failed, $"announced {announced} size for a blob of {size} bytes");
             }
+            origin.Left(answer.Reason, answer.Detail ?? "no answer");
+            _upstreamDown |= origin.Patient && answer.Error?.Failure == MirrorFailure.Unavailable;
+            // The upstream's own answer says what to tell clients, not that of an agent tried after it that holds nothing.
+            if (last?.Error is not null && answer.Error is null)
+            {
+                answer.Dispose();
+                continue;
+            }
             last?.Dispose();
             last = answer;
-            origin.Left(answer.Reason, answer.Detail ?? "no answer");
         }
         return last ?? OriginAnswer.Missing(FallbackReason.Failed, "no origin is left to try");
     }
@@ -82,6 +96,8 @@ internal sealed class OriginChain(IReadOnlyList<BlobOrigin> origins)
             _resumes++;
             return;
         }
+        // An upstream whose body broke off again and again is going down, as far as this fill can tell.
+        _upstreamDown |= origin.Patient;
         _index++;
         _resumes = 0;
     }

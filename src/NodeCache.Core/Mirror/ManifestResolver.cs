@@ -13,7 +13,8 @@ namespace NodeCache.Mirror;
 /// revalidation window, per repository, because the upstream's policies (a CVE, a missing signature, a deletion) may
 /// refuse bytes that have not changed. Cached manifests are served stale when the upstream is unreachable or failing,
 /// never when it denied them: a denial is passed to the client as the upstream gave it and remembered until the
-/// upstream allows the manifest again.
+/// upstream allows the manifest again. With peers, a manifest this agent does not hold is borrowed from another agent
+/// under the same rule while the upstream cannot answer, unless any agent holds it as denied.
 /// </summary>
 public sealed class ManifestResolver
 {
@@ -28,9 +29,14 @@ public sealed class ManifestResolver
     private readonly ManifestVerdicts _verdicts;
     private readonly SingleFlight<string, ManifestAnswer> _fetches = new();
     private readonly ManifestMemory _memory = new();
+    private readonly IManifestLenders? _lenders;
 
-    public ManifestResolver(BlobStore store, TagIndex tags, RegistryClient upstream, MirrorMetrics metrics, PolicyMetrics policy, MirrorOptions options, TimeProvider time, ILogger logger)
+    /// <param name="lenders">The cluster's other agents, asked while the upstream cannot answer; null without peers.</param>
+    public ManifestResolver(
+        BlobStore store, TagIndex tags, RegistryClient upstream, MirrorMetrics metrics, PolicyMetrics policy, MirrorOptions options, TimeProvider time, ILogger logger,
+        IManifestLenders? lenders = null)
     {
+        _lenders = lenders;
         _store = store;
         _tags = tags;
         _upstream = upstream;
@@ -175,9 +181,75 @@ public sealed class ManifestResolver
     }
 
     private bool IsDenied(UpstreamRoute route, RepositoryName repository, string tag, Digest digest) =>
-        _verdicts.HasDenials
-        && (_verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, tag), out _)
-            || _verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, digest.ToString()), out _));
+        _verdicts.HasDenials && DenialOf(route, repository, tag, digest) is not null;
+
+    // The upstream's last refusal of the reference, or of the digest it names.
+    private MirrorError? DenialOf(UpstreamRoute route, RepositoryName repository, string reference, Digest? digest) =>
+        _verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, reference), out var denial)
+        || (digest is { } named && _verdicts.TryGetDenial(ManifestVerdicts.Key(route.Registry, repository, named.ToString()), out denial))
+            ? denial.ToError()
+            : null;
+
+    /// <summary>
+    /// What this agent holds of a manifest for another agent, whose upstream cannot answer: its cached copy, or the
+    /// upstream's denial when it holds the reference or the digest it names as denied. Never asks the upstream.
+    /// </summary>
+    public async ValueTask<ManifestLoan> LendAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, CancellationToken cancellationToken)
+    {
+        DateTimeOffset? fetchedAt = null;
+        if (!Digest.TryParse(reference, out var digest))
+        {
+            if (!_tags.TryGet(route.Registry, repository, reference, out var record) || !MediaTypes.IsAccepted(accept, record.MediaType))
+            {
+                return DenialOf(route, repository, reference, null) is { } tagDenial ? new ManifestLoan(null, null, tagDenial) : default;
+            }
+            (digest, fetchedAt) = (record.Digest, record.FetchedAt);
+        }
+        if (DenialOf(route, repository, reference, digest) is { } denial)
+        {
+            return new ManifestLoan(null, null, denial);
+        }
+        // Only what was stored as a manifest: a layer's digest names a file that is no manifest and may be gigabytes.
+        if (!_store.TryGet(digest, out var blob) || blob.Size > MediaTypes.MaxManifestSize || !MediaTypes.IsManifest(blob.MediaType))
+        {
+            return default;
+        }
+        return await ReadCachedAsync(digest, cancellationToken).ConfigureAwait(false) is { } cached ? new ManifestLoan(cached, fetchedAt, null) : default;
+    }
+
+    // The upstream cannot answer and this agent holds no copy: another agent's copy is served under the rule of stale
+    // serving, never one that any agent holds as denied, and kept, so that the next request revalidates it as its own.
+    private async Task<ManifestAnswer> BorrowAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, Digest? expected, MirrorError outage)
+    {
+        var answer = await _lenders!.AskAsync(route, repository, reference, accept, CancellationToken.None).ConfigureAwait(false);
+        var what = $"{route.Registry}/{repository}{(expected is null ? ":" : "@")}{reference}";
+        if (answer.Denial is { } denied)
+        {
+            _logger.LogWarning("Not serving {What} from another agent: an agent holds it as denied ({Status})", what, denied.UpstreamStatus);
+            return ManifestAnswer.Failed(denied);
+        }
+        if (answer.Manifest is not { } manifest || (expected is { } wanted && manifest.Digest != wanted))
+        {
+            return ManifestAnswer.Failed(outage);
+        }
+        if (DenialOf(route, repository, reference, manifest.Digest) is { } own)
+        {
+            return ManifestAnswer.Failed(own);
+        }
+        if (!_store.Contains(manifest.Digest))
+        {
+            _store.Put(manifest.Digest, manifest.Bytes.ToArray(), manifest.MediaType);
+        }
+        _memory.Remember(manifest);
+        if (expected is null)
+        {
+            // As old as the lender's word from the upstream, and not allowed here: once older than the tag TTL, the upstream is asked first.
+            _tags.Upsert(route.Registry, repository, reference, new TagRecord(manifest.Digest, manifest.MediaType, manifest.Bytes.Length, answer.FetchedAt ?? DateTimeOffset.UnixEpoch));
+        }
+        _logger.LogWarning("Serving {What} as {Digest} from agent {Lender}: {Outage}", what, manifest.Digest, answer.Lender, outage.Message);
+        _policy.Revalidated(expected is null ? "tag" : "digest", "stale");
+        return ManifestAnswer.Found(manifest, ManifestSource.Peer);
+    }
 
     private async Task<ManifestAnswer> FetchAsync(UpstreamRoute route, RepositoryName repository, string reference, string? accept, Digest? expected, PullIdentity? identity)
     {
@@ -189,8 +261,12 @@ public sealed class ManifestResolver
             if (!IsOutage(response.Outcome))
             {
                 RememberDenial(route, repository, reference, expected, error);
+                return ManifestAnswer.Failed(error);
             }
-            return ManifestAnswer.Failed(error);
+            // A pod's own pull secret went upstream: no other agent holds it, so no other agent's copy is this pod's to have.
+            return _lenders is null || identity is not null
+                ? ManifestAnswer.Failed(error)
+                : await BorrowAsync(route, repository, reference, accept, expected, error).ConfigureAwait(false);
         }
         var content = response.Message.Content;
         if (content.Headers.ContentLength > MediaTypes.MaxManifestSize)

@@ -17,6 +17,8 @@ public static class MediaTypes
 
     public static bool IsIndex(string mediaType) => mediaType is DockerManifestList or OciIndex;
 
+    public static bool IsManifest(string mediaType) => mediaType is DockerManifest or DockerManifestList or OciManifest or OciIndex;
+
     /// <summary>True when an Accept header admits the media type (an absent header, <c>*/*</c> or <c>application/*</c> admit all).</summary>
     public static bool IsAccepted(string? accept, string mediaType)
     {

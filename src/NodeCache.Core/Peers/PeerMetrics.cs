@@ -21,8 +21,8 @@ public sealed class PeerMetrics : IDisposable
     public PeerMetrics(IMeterFactory? meterFactory = null)
     {
         _meter = meterFactory?.Create(MirrorMetrics.MeterName) ?? new Meter(MirrorMetrics.MeterName);
-        _requests = _meter.CreateCounter<long>("nodecache_peer_requests", description: "Blob requests this agent sent to other agents, by result (served, redirected, not_found, refused, unreachable, stalled, failed).");
-        _answers = _meter.CreateCounter<long>("nodecache_peer_answers", description: "Peer API requests this agent answered, by result (served, redirected, not_found, unauthorized, bad_request, failed).");
+        _requests = _meter.CreateCounter<long>("nodecache_peer_requests", description: "Requests this agent sent to other agents (blobs; manifests while the upstream is down), by result (served, redirected, not_found, denied, refused, unreachable, stalled, failed).");
+        _answers = _meter.CreateCounter<long>("nodecache_peer_answers", description: "Peer API requests this agent answered, by result (served, redirected, not_found, denied, unauthorized, bad_request, failed).");
         _fallbacks = _meter.CreateCounter<long>("nodecache_peer_fallbacks", description: "Fills that left a peer for the next origin, by reason (unreachable, not_found, refused, failed, stalled, slow, wrong_bytes).");
         _receivedBytes = _meter.CreateCounter<long>("nodecache_peer_received_bytes", "By", "Blob bytes fills received from other agents.");
         _sentBytes = _meter.CreateCounter<long>("nodecache_peer_sent_bytes", "By", "Blob bytes this agent sent to other agents.");

@@ -10,9 +10,10 @@ namespace NodeCache.Peers;
 /// the blob (only to members, and back to it with <c>direct</c> when the redirect leads nowhere). A failure is counted
 /// against the agent that answered and makes this agent avoid it for a while.
 /// </summary>
+/// <param name="heldOnly">Ask for what the member holds or receives only, never for a fetch from the upstream (the upstream is down).</param>
 internal sealed class PeerOrigin(
     PeerMember member, PassedOver passedOver, string registry, RepositoryName repository,
-    PeerClient client, PeerMembership membership, PeerHealth health, PeerMetrics metrics, PeerOptions options, ILogger logger)
+    PeerClient client, PeerMembership membership, PeerHealth health, PeerMetrics metrics, PeerOptions options, ILogger logger, bool heldOnly = false)
     : BlobOrigin
 {
     private readonly OriginPace _pace = new(options.StallTimeout, options.MinBytesPerSecond, options.RateWindow);
@@ -33,7 +34,7 @@ internal sealed class PeerOrigin(
     {
         var target = member.Id;
         var tried = passedOver.Members;
-        var path = PeerPaths.Blob(registry, repository, digest, tried, direct: false);
+        var path = PeerPaths.Blob(registry, repository, digest, tried, direct: false, heldOnly);
         var direct = false;
         for (var hops = 0; ; hops++)
         {
@@ -140,7 +141,7 @@ internal sealed class PeerOrigin(
     private (string Target, string Path, bool Direct) BackToMember(Digest digest, IReadOnlyCollection<string> tried, bool alreadyDirect, string why, out OriginAnswer? exhausted)
     {
         exhausted = alreadyDirect ? OriginAnswer.Missing(FallbackReason.Failed, why) : null;
-        return (member.Id, PeerPaths.Blob(registry, repository, digest, tried, direct: true), true);
+        return (member.Id, PeerPaths.Blob(registry, repository, digest, tried, direct: true, heldOnly), true);
     }
 
     // A redirect is followed only to another member's peer API, never to an address a stranger could name.

@@ -5,8 +5,9 @@ namespace NodeCache.Peers;
 
 /// <summary>
 /// Where a fill takes a blob's bytes from when agents share: the blob's owner first, then the member that takes over from
-/// it, then the upstream. The owner itself, and a fill made with a pod's own pull secret (which no other agent holds), go
-/// to the upstream alone.
+/// it, then the upstream, and while the upstream cannot answer, any agent that holds the blob. A fill for another agent
+/// (this one owning the blob), and one made with a pod's own pull secret (which no other agent holds), go to the upstream
+/// alone.
 /// </summary>
 public sealed class PeerRouting(
     PeerOwnership ownership, PeerMembership membership, PeerClient client, PeerHealth health, PeerMetrics metrics, PeerOptions options, ILogger logger)
@@ -18,7 +19,7 @@ public sealed class PeerRouting(
         {
             return [upstream];
         }
-        var origins = new List<BlobOrigin>(options.MembersAsked + 1);
+        var origins = new List<BlobOrigin>(options.MembersAsked + 2);
         var unreachable = new PassedOver();
         foreach (var candidate in ownership.Candidates(request.Digest))
         {
@@ -30,6 +31,7 @@ public sealed class PeerRouting(
             origins.Add(new PeerOrigin(candidate, unreachable, request.Route.Registry, request.Repository, client, membership, health, metrics, options, logger));
         }
         origins.Add(upstream);
+        origins.Add(new PeerHolders(request.Route.Registry, request.Repository, client, membership, health, metrics, options, logger));
         return origins;
     }
 }
