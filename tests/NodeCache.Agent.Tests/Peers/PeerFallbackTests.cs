@@ -4,7 +4,7 @@ using NodeCache.Testing;
 namespace NodeCache.Agent.Tests.Peers;
 
 /// <summary>A peer that sends wrong bytes or stalls costs a fallback, never a wrong blob and never a download from zero.</summary>
-public sealed class PeerFaultTests
+public sealed class PeerFallbackTests
 {
     private static readonly PeerCluster.Member[] ThreeProxied = [PeerCluster.Member.Proxied, PeerCluster.Member.Proxied, PeerCluster.Member.Proxied];
 
