@@ -20,6 +20,7 @@ root.Subcommands.Add(CacheEditCommands.Evict());
 root.Subcommands.Add(CacheEditCommands.Pin());
 root.Subcommands.Add(CacheEditCommands.Unpin());
 root.Subcommands.Add(PullsCommand.Create());
+root.Subcommands.Add(PeersCommand.Create());
 root.Subcommands.Add(ContainerdCommand.Create());
 root.Subcommands.Add(ImportCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());

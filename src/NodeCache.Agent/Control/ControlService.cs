@@ -1,5 +1,6 @@
 using Grpc.Core;
 using NodeCache.Agent.Configuration;
+using NodeCache.Agent.Peers;
 using NodeCache.Control.V1;
 using NodeCache.Fill;
 using NodeCache.Oci;
@@ -11,10 +12,10 @@ using CachedImages = NodeCache.Store.Images.CachedImages;
 
 namespace NodeCache.Agent.Control;
 
-/// <summary>The control API: prewarm, list, stats and the live pulls, answered from the same cache and fills the registry API uses.</summary>
+/// <summary>The control API: prewarm, list, stats, the live pulls and the peers, answered from the same cache and fills the registry API uses.</summary>
 internal sealed class ControlService(
     ImagePrewarm prewarm, CachedImages images, BlobFills fills, PullTracker pulls, AgentOptions options, CacheEdits edits, BlobEviction eviction, Pins pins,
-    ImportCall importCall, ExportCall exportCall, ILogger<ControlService> logger)
+    ImportCall importCall, ExportCall exportCall, ILogger<ControlService> logger, PeerReport? peers = null)
     : CacheControl.CacheControlBase
 {
     public override async Task Prewarm(PrewarmRequest request, IServerStreamWriter<PrewarmEvent> responseStream, ServerCallContext context)
@@ -121,6 +122,11 @@ internal sealed class ControlService(
 
     public override Task Import(IAsyncStreamReader<ImportChunk> requestStream, IServerStreamWriter<ImportEvent> responseStream, ServerCallContext context) =>
         importCall.RunAsync(requestStream, responseStream, context);
+
+    public override Task<ListPeersResponse> ListPeers(ListPeersRequest request, ServerCallContext context) =>
+        peers is null
+            ? throw new RpcException(new Status(StatusCode.Unimplemented, "peering is off on this agent: it runs without --peer-listen"))
+            : Task.FromResult(peers.Snapshot());
 
     public override Task Export(ExportRequest request, IServerStreamWriter<ExportChunk> responseStream, ServerCallContext context) =>
         exportCall.RunAsync(request, responseStream, context);

@@ -63,6 +63,7 @@ internal static class PeerServices
             sp.GetRequiredService<PeerClient>(), sp.GetRequiredService<PeerMembership>(), sp.GetRequiredService<PeerMetrics>(), peerOptions,
             sp.GetRequiredService<ILogger<PeerManifests>>()));
         services.AddSingleton<PeerEndpoint>();
+        services.AddSingleton<PeerReport>();
         if (options.PeersService is { } service)
         {
             services.AddHostedService(sp => new EndpointSliceMembership(
