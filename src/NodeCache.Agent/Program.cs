@@ -6,6 +6,7 @@ using NodeCache.Agent.Peers;
 using NodeCache.Agent.Registry;
 using NodeCache.Fill;
 using NodeCache.Mirror;
+using NodeCache.Pulls;
 using NodeCache.Store.Blobs;
 using NodeCache.Store.Index;
 using NodeCache.Telemetry;
@@ -132,6 +133,12 @@ catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
     return 1;
 }
 logger.LogInformation("Upstreams: {Upstreams}", options.Upstreams.Count == 0 ? "every registry direct from https://<ns>" : string.Join("; ", options.Upstreams));
+// The series whose labels are known now start at 0, so that the first pull after a start shows in Prometheus' rates; the
+// exporter must listen first, or the zeros are lost.
+_ = app.Services.GetRequiredService<MeterProvider>();
+string[] configuredRegistries = [.. rules.Registries.Where(r => r != UpstreamRules.DefaultRegistry)];
+app.Services.GetRequiredService<MirrorMetrics>().ExportKnownSeries(configuredRegistries);
+app.Services.GetRequiredService<PullMetrics>().ExportKnownSeries(configuredRegistries);
 
 app.UseMetricsListener(options);
 app.UsePeerListener(options);

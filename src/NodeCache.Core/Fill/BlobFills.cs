@@ -250,7 +250,7 @@ public sealed class BlobFills
             file?.Dispose();
             _inFlight.TryRemove(new(fill.Digest, started.Task));
         }
-        _metrics.FillFailed(MetricReason(result.Outcome));
+        _metrics.FillFailed(result.Outcome);
         _logger.LogWarning("Fill of {Digest} from {Origins} abandoned after {Written} bytes ({Outcome}): {Detail}", fill.Digest, chain.Contributors, fill.Written, result.Outcome, result.Detail);
         _store.DiscardTemp(tempPath);
         if (result.Outcome is FillOutcome.DigestMismatch or FillOutcome.SizeMismatch && chain.PeersContributed)
@@ -397,14 +397,6 @@ public sealed class BlobFills
             _space.MarkFull(exception.Message);
         }
     }
-
-    private static string MetricReason(FillOutcome outcome) => outcome switch
-    {
-        FillOutcome.SizeMismatch => "size_mismatch",
-        FillOutcome.DigestMismatch => "digest_mismatch",
-        FillOutcome.DiskFailed => "disk",
-        _ => "upstream",
-    };
 
     private sealed class DiskWriteException(IOException inner) : Exception(inner.Message, inner);
 }

@@ -24,6 +24,24 @@ public sealed class PullMetrics : IDisposable
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
     }
 
+    /// <summary>
+    /// Exports the pulls and their bytes at 0 for each of <paramref name="registries"/> and every source, so that the first
+    /// pull after a start shows in rate() (see <see cref="MirrorMetrics.ExportKnownSeries"/>). Call it once the exporter listens.
+    /// </summary>
+    public void ExportKnownSeries(IEnumerable<string> registries)
+    {
+        ArgumentNullException.ThrowIfNull(registries);
+        foreach (var registry in registries)
+        {
+            foreach (var source in (PullSource[])[PullSource.Cache, PullSource.Upstream, PullSource.Mixed])
+            {
+                var tags = new TagList { { "registry", registry }, { "source", Label(source) } };
+                _pulls.Add(0, tags);
+                _bytes.Add(0, tags);
+            }
+        }
+    }
+
     public void Pulled(string registry, PullSource source, TimeSpan duration, long bytes)
     {
         var tags = new TagList { { "registry", registry }, { "source", Label(source) } };

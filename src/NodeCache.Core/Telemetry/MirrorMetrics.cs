@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using NodeCache.Fill;
 using NodeCache.Upstream;
 
 namespace NodeCache.Telemetry;
@@ -11,14 +12,25 @@ public sealed class MirrorMetrics : IDisposable
     // A manifest HEAD to a near Harbor takes milliseconds; a token round trip plus a slow WAN registry takes seconds.
     private static readonly double[] UpstreamDurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+    private static readonly string[] FailureReasons = ["digest_mismatch", "size_mismatch", "upstream", "disk"];
+
+    // The label values that are known before anything happens (see ExportKnownSeries).
+    private static readonly (string Kind, string[] Results)[] RequestResults =
+        [
+            ("manifest", ["hit", "miss", "stale", "error"]), ("blob", ["hit", "miss", "coalesced", "error"]),
+            ("tags", ["hit", "miss", "stale", "error"]), ("referrers", ["hit", "miss", "stale", "error"]),
+        ];
+    private static readonly string[] Sources = ["cache", "peer", "upstream"];
+    private static readonly string[] StatusClasses = ["2xx", "3xx", "4xx", "5xx", "error"];
+
     private readonly Meter _meter;
     private readonly Counter<long> _requests;
     private readonly Counter<long> _servedBytes;
     private readonly Counter<long> _upstreamRequests;
     private readonly Histogram<double> _upstreamDuration;
     private readonly Counter<long> _upstreamBytes;
-    private readonly Counter<long> _fillFailures;
-    private readonly UpDownCounter<long> _fillsInFlight;
+    private readonly long[] _fillFailures = new long[FailureReasons.Length];
+    private long _fillsInFlight;
 
     public MirrorMetrics(IMeterFactory? meterFactory = null)
     {
@@ -30,8 +42,44 @@ public sealed class MirrorMetrics : IDisposable
             "Upstream request latency to the final response's headers (token round trips, retries and failover included), by registry and status class.",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = UpstreamDurationBuckets });
         _upstreamBytes = _meter.CreateCounter<long>("nodecache_upstream_bytes", "By", "Bytes received from upstream registries by fills, by registry.");
-        _fillFailures = _meter.CreateCounter<long>("nodecache_fill_failures", description: "Fills abandoned, by reason (digest_mismatch, size_mismatch, upstream, disk).");
-        _fillsInFlight = _meter.CreateUpDownCounter<long>("nodecache_fills_in_flight", description: "Blob fills from upstream in progress.");
+        // Observed rather than added to, so that every reason is exported from the first scrape on, at 0 until a fill fails
+        // that way: a counter that first appears at 1 has no increase() in Prometheus, and the first digest mismatch would
+        // never fire NodeCacheDigestMismatch. (A 0 added at start is lost when it comes before the exporter listens.)
+        _meter.CreateObservableCounter("nodecache_fill_failures",
+            () => FailureReasons.Select((reason, i) => new Measurement<long>(Volatile.Read(ref _fillFailures[i]), new KeyValuePair<string, object?>("reason", reason))),
+            description: "Fills abandoned, by reason (digest_mismatch, size_mismatch, upstream, disk).");
+        _meter.CreateObservableUpDownCounter("nodecache_fills_in_flight", () => Volatile.Read(ref _fillsInFlight), description: "Blob fills from upstream in progress.");
+    }
+
+    /// <summary>
+    /// Exports at 0 every series whose labels are known before anything happens: requests by kind and result, bytes served
+    /// by source, and for each of <paramref name="registries"/> the upstream requests by status class and the upstream
+    /// bytes. Prometheus sees no increase in a series that first appears with its first event, so without this the first
+    /// of each after a start would be missing from every rate() and increase(). Call it once the exporter listens: a 0
+    /// added before that is lost.
+    /// </summary>
+    public void ExportKnownSeries(IEnumerable<string> registries)
+    {
+        ArgumentNullException.ThrowIfNull(registries);
+        foreach (var (kind, results) in RequestResults)
+        {
+            foreach (var result in results)
+            {
+                _requests.Add(0, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("result", result));
+            }
+        }
+        foreach (var source in Sources)
+        {
+            _servedBytes.Add(0, new KeyValuePair<string, object?>("source", source));
+        }
+        foreach (var registry in registries)
+        {
+            foreach (var status in StatusClasses)
+            {
+                _upstreamRequests.Add(0, new KeyValuePair<string, object?>("registry", registry), new KeyValuePair<string, object?>("status_class", status));
+            }
+            _upstreamBytes.Add(0, new KeyValuePair<string, object?>("registry", registry));
+        }
     }
 
     public void Request(string kind, string result) =>
@@ -55,13 +103,21 @@ public sealed class MirrorMetrics : IDisposable
 
     public void UpstreamBytes(string registry, long bytes) => _upstreamBytes.Add(bytes, new KeyValuePair<string, object?>("registry", registry));
 
-    public void FillFailed(string reason) => _fillFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    internal void FillFailed(FillOutcome outcome) => Interlocked.Increment(ref _fillFailures[Array.IndexOf(FailureReasons, Reason(outcome))]);
 
-    public void FillStarted() => _fillsInFlight.Add(1);
+    public void FillStarted() => Interlocked.Increment(ref _fillsInFlight);
 
-    public void FillEnded() => _fillsInFlight.Add(-1);
+    public void FillEnded() => Interlocked.Decrement(ref _fillsInFlight);
 
     public void Dispose() => _meter.Dispose();
+
+    private static string Reason(FillOutcome outcome) => outcome switch
+    {
+        FillOutcome.SizeMismatch => "size_mismatch",
+        FillOutcome.DigestMismatch => "digest_mismatch",
+        FillOutcome.DiskFailed => "disk",
+        _ => "upstream",
+    };
 
     private static string StatusClass(int? status) => status switch
     {
