@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using NodeCache.Kubernetes;
 using k8s;
 using k8s.Autorest;
@@ -13,7 +14,7 @@ namespace NodeCache.Agent.Kubernetes;
 /// Writes this node's entry in an ImagePrewarm's status with a JSON merge patch of the status subresource: the patch names
 /// only <c>status.nodes.&lt;node&gt;</c>, so agents on other nodes writing at the same moment never overwrite each other.
 /// </summary>
-internal sealed class PrewarmStatusWriter(IKubernetes client, string nodeName, TimeProvider time, ILogger logger)
+internal sealed partial class PrewarmStatusWriter(IKubernetes client, string nodeName, TimeProvider time, ILogger logger)
 {
     private const int Attempts = 5;
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(200);
@@ -30,7 +31,7 @@ internal sealed class PrewarmStatusWriter(IKubernetes client, string nodeName, T
             ["status"] = new JsonObject
             {
                 ["imageCount"] = imageCount,
-                ["nodes"] = new JsonObject { [nodeName] = entry is null ? null : JsonSerializer.SerializeToNode(entry) },
+                ["nodes"] = new JsonObject { [nodeName] = entry is null ? null : JsonSerializer.SerializeToNode(entry, StatusJson.Default.NodePrewarmStatus) },
             },
         };
         var backoff = FirstBackoff;
@@ -60,4 +61,8 @@ internal sealed class PrewarmStatusWriter(IKubernetes client, string nodeName, T
             }
         }
     }
+
+    // Generated at build time: the trimmed image has no reflection-based serialization.
+    [JsonSerializable(typeof(NodePrewarmStatus))]
+    private sealed partial class StatusJson : JsonSerializerContext;
 }

@@ -94,7 +94,7 @@ internal sealed class HostsFiles(string directory)
         {
             [mirror] = new TomlTable { ["capabilities"] = new TomlArray { "pull", "resolve" } },
         };
-        return Marker + "\n" + TomlSerializer.Serialize(table);
+        return Marker + "\n" + TomlSerializer.Serialize(table, HostsToml.Default.TomlTable);
     }
 
     private static bool IsOurs(string path)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using NodeCache.Oci;
 
@@ -12,7 +13,7 @@ namespace NodeCache.Mirror;
 /// beside the index, so a manifest whose last answer was a denial is never served again from the cache, not even after
 /// a restart with the upstream down, until the upstream allows it.
 /// </remarks>
-internal sealed class ManifestVerdicts
+internal sealed partial class ManifestVerdicts
 {
     private readonly ConcurrentDictionary<string, DateTimeOffset> _allowed = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Denial> _denied = new(StringComparer.Ordinal);
@@ -108,7 +109,7 @@ internal sealed class ManifestVerdicts
         }
         try
         {
-            return JsonSerializer.Deserialize<List<Denial>>(File.ReadAllBytes(_path)) ?? [];
+            return JsonSerializer.Deserialize(File.ReadAllBytes(_path), DenialsJson.Default.ListDenial) ?? [];
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -132,7 +133,7 @@ internal sealed class ManifestVerdicts
             {
                 using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
                 {
-                    JsonSerializer.Serialize(file, _denied.Values.OrderBy(d => d.Key, StringComparer.Ordinal).ToList());
+                    JsonSerializer.Serialize(file, _denied.Values.OrderBy(d => d.Key, StringComparer.Ordinal).ToList(), DenialsJson.Default.ListDenial);
                     file.Flush(flushToDisk: true);
                 }
                 File.Move(temporary, _path, overwrite: true);
@@ -149,4 +150,8 @@ internal sealed class ManifestVerdicts
     {
         public MirrorError ToError() => MirrorError.FromUpstreamRefusal(Status, Code, Message, Body, ContentType);
     }
+
+    // Generated at build time, so the file is read and written the same way in the trimmed image.
+    [JsonSerializable(typeof(List<Denial>))]
+    private sealed partial class DenialsJson : JsonSerializerContext;
 }

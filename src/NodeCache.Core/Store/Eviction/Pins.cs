@@ -12,11 +12,9 @@ namespace NodeCache.Store.Eviction;
 /// they are cached (resolved again at every eviction pass, so layers fetched after the pin are kept too). A tag pin
 /// follows what the tag was last resolved to on this node. Safe to call from any thread.
 /// </summary>
-public sealed class Pins
+public sealed partial class Pins
 {
     public const string FileName = "pins.json";
-
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
 
     private readonly string _path;
     private readonly ILogger _logger;
@@ -107,7 +105,7 @@ public sealed class Pins
         var temp = _path + ".tmp";
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            JsonSerializer.Serialize(stream, document, Json);
+            JsonSerializer.Serialize(stream, document, PinsJson.Default.PinsDocument);
             stream.Flush(flushToDisk: true);
         }
         File.Move(temp, _path, overwrite: true);
@@ -122,7 +120,7 @@ public sealed class Pins
         try
         {
             using var stream = File.OpenRead(_path);
-            var document = JsonSerializer.Deserialize<PinsDocument>(stream, Json) ?? new PinsDocument([], []);
+            var document = JsonSerializer.Deserialize(stream, PinsJson.Default.PinsDocument) ?? new PinsDocument([], []);
             foreach (var text in document.Digests ?? [])
             {
                 if (Digest.TryParse(text, out var digest))
@@ -156,4 +154,9 @@ public sealed class Pins
         [property: JsonPropertyName("registry")] string Registry,
         [property: JsonPropertyName("repository")] string Repository,
         [property: JsonPropertyName("reference")] string Reference);
+
+    // Generated at build time, so the file is read and written the same way in the trimmed image.
+    [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+    [JsonSerializable(typeof(PinsDocument))]
+    private sealed partial class PinsJson : JsonSerializerContext;
 }
