@@ -7,12 +7,18 @@ public sealed record ToolRun(string CommandLine, int ExitCode, string Stdout, st
 {
     public bool Succeeded => ExitCode == 0;
 
-    public static async Task<ToolRun> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public static Task<ToolRun> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        RunAsync(fileName, arguments, null, timeout, cancellationToken);
+
+    /// <summary>Runs the tool to completion; <paramref name="standardInput"/>, when given, is written to its stdin, which is then closed.</summary>
+    public static async Task<ToolRun> RunAsync(
+        string fileName, IEnumerable<string> arguments, string? standardInput, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = standardInput is not null,
             UseShellExecute = false,
         };
         foreach (var argument in arguments)
@@ -28,6 +34,11 @@ public sealed record ToolRun(string CommandLine, int ExitCode, string Stdout, st
         var stderr = process.StandardError.ReadToEndAsync(deadline.Token);
         try
         {
+            if (standardInput is not null)
+            {
+                await process.StandardInput.WriteAsync(standardInput.AsMemory(), deadline.Token);
+                process.StandardInput.Close();
+            }
             await process.WaitForExitAsync(deadline.Token);
             await Task.WhenAll(stdout, stderr);
         }

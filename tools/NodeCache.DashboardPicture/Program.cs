@@ -1,47 +1,36 @@
 using NodeCache.DashboardPicture;
-using NodeCache.Testing;
+using NodeCache.Testing.Prometheus;
 
-// Real peers on loopback: the registry standing in for Harbor, the agent mirroring it, containerd pulling through it.
+// Real peers on loopback: the registry standing in for Harbor, the agent mirroring it, containerd pulling through it, and
+// Prometheus scraping the agent. Each panel of the chart's dashboard is then drawn from Prometheus' answer to its queries.
 var output = args.Length > 0 ? args[0] : "docs/dashboard.svg";
-const string Harbor = "harbor.test";
-await using var registry = await RegistryProcess.StartAsync();
-using var builder = new OciImageBuilder(seed: 4242);
-var app = await builder.BuildAsync("team/app", "1.4", [24 * OciImageBuilder.MiB, 6 * OciImageBuilder.MiB, 512 * OciImageBuilder.KiB]);
-var tools = await builder.BuildAsync("team/tools", "2", [12 * OciImageBuilder.MiB, 2 * OciImageBuilder.MiB]);
-var batch = await builder.BuildAsync("team/batch", "7", [16 * OciImageBuilder.MiB]);
-foreach (var image in new[] { app, tools, batch })
+await using var pulls = await ScrapedPulls.RunAsync(TimeSpan.FromSeconds(5), Console.WriteLine);
+var dashboard = GrafanaDashboard.Load(GrafanaDashboard.ChartDashboardPath);
+// One point a second, as Grafana asks for a range this short; $__rate_interval follows from it and the scrape interval.
+var step = TimeSpan.FromSeconds(1);
+var variables = new Dictionary<string, string>
 {
-    await OciPusher.For(registry).PushAsync(image);
+    ["node"] = ".*",
+    ["__rate_interval"] = GrafanaDashboard.RateInterval(pulls.ScrapeInterval, step),
+};
+var start = pulls.Started;
+var pictures = new List<PanelPicture>();
+foreach (var panel in dashboard.Panels)
+{
+    var lines = new List<PanelLine>();
+    foreach (var query in panel.Queries)
+    {
+        foreach (var series in await pulls.Prometheus.Api.QueryRangeAsync(query.Resolve(variables), start, pulls.Finished, step))
+        {
+            lines.Add(new PanelLine(query.Legend(series.Labels), [.. series.Samples.Select(s => (s.Time - start.ToUnixTimeMilliseconds() / 1000.0, s.Value))]));
+        }
+    }
+    pictures.Add(new PanelPicture(panel.Title, panel.Unit, lines));
 }
-await using var agent = await AgentProcess.StartAsync(AgentProcess.Upstream(Harbor, registry.BaseUri));
-await using var containerd = await ContainerdProcess.StartAsync();
-containerd.WriteHosts(Harbor, registry.BaseUri.ToString().TrimEnd('/'), agent.BaseUri.ToString().TrimEnd('/'));
 
-using var scrapes = new ScrapeRecorder(agent.BaseUri, TimeSpan.FromSeconds(1));
-var pause = TimeSpan.FromSeconds(5);
-await Task.Delay(pause);
-Console.WriteLine("cold pull of team/app");
-await containerd.PullAsync(app.Reference(Harbor));
-await Task.Delay(pause);
-await containerd.RemoveImageAsync(app.Reference(Harbor));
-Console.WriteLine("warm pull of team/app");
-await containerd.PullAsync(app.Reference(Harbor));
-await Task.Delay(pause);
-Console.WriteLine("cold pull of team/tools");
-await containerd.PullAsync(tools.Reference(Harbor));
-await Task.Delay(pause);
-await containerd.RemoveImageAsync(app.Reference(Harbor));
-await containerd.RemoveImageAsync(tools.Reference(Harbor));
-Console.WriteLine("warm pulls of both at once");
-await Task.WhenAll(containerd.PullAsync(app.Reference(Harbor)), containerd.PullAsync(tools.Reference(Harbor)));
-await Task.Delay(pause);
-Console.WriteLine("nodecache prewarm of team/batch, then its pull");
-(await NodeCacheCli.RunAsync(agent, "prewarm", batch.Reference(Harbor))).EnsureSucceeded();
-await containerd.PullAsync(batch.Reference(Harbor));
-await Task.Delay(pause * 2);
-var samples = await scrapes.StopAsync();
-
-var svg = DashboardSvg.Render(Panels.All, samples, $"{samples.Count} scrapes of a real nodecache-agent, one a second, during containerd pulls of 3 images");
+var seconds = (pulls.Finished - start).TotalSeconds;
+var svg = DashboardSvg.Render(pictures, seconds,
+    $"Prometheus' answers to the dashboard's queries: a real nodecache-agent scraped every second during containerd pulls of 3 images ({seconds:0} s)");
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
 await File.WriteAllTextAsync(output, svg);
 Console.WriteLine($"wrote {output}");

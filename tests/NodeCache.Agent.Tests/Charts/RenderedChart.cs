@@ -75,14 +75,17 @@ public sealed class RenderedChart
     /// The agent container's environment as the kubelet sets it: field references resolved for a node named
     /// <see cref="NodeName"/> at <see cref="NodeIp"/>, and <c>$(VAR)</c> references to earlier variables expanded.
     /// </summary>
-    internal Dictionary<string, string> AgentEnvironment()
+    internal Dictionary<string, string> AgentEnvironment() => Environment(AgentContainer);
+
+    /// <summary>A container's environment as the kubelet sets it (see <see cref="AgentEnvironment"/>).</summary>
+    internal static Dictionary<string, string> Environment(YamlNode container)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!AgentContainer.Has("env"))
+        if (!container.Has("env"))
         {
             return environment;
         }
-        foreach (var variable in AgentContainer["env"].Items)
+        foreach (var variable in container["env"].Items)
         {
             var value = variable.Has("value")
                 ? variable["value"].Text
@@ -122,6 +125,7 @@ public sealed class RenderedChart
 public sealed class YamlNode
 {
     private static readonly IDeserializer Deserializer = new DeserializerBuilder().Build();
+    private static readonly ISerializer Serializer = new SerializerBuilder().Build();
 
     private readonly object? _value;
     private readonly string _path;
@@ -157,6 +161,9 @@ public sealed class YamlNode
 
     /// <summary>A mapping of scalars, as a dictionary.</summary>
     public IReadOnlyDictionary<string, string> TextMap => Keys.ToDictionary(k => k, k => this[k].Text);
+
+    /// <summary>This node written back as a YAML document (a rendered manifest's part as a file of its own).</summary>
+    public string ToYaml() => Serializer.Serialize(_value);
 
     /// <summary>Every non-empty document of a YAML stream.</summary>
     public static IReadOnlyList<YamlNode> Parse(string text)
