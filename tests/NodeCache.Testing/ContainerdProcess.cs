@@ -266,11 +266,23 @@ public sealed class ContainerdProcess : IAsyncDisposable
         }
     }
 
-    private Task<ToolRun> CtrAsync(string @namespace, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary><c>ctr images import</c> of an OCI archive, its tags named <c>&lt;baseName&gt;:&lt;tag&gt;</c>, and unpacked for running.</summary>
+    public async Task ImportAsync(string archive, string baseName, string @namespace = DefaultNamespace, CancellationToken cancellationToken = default)
     {
-        var command = InMachine(_ctr, ["--address", SocketPath, "--namespace", @namespace, .. arguments]);
+        var import = await CtrAsync(@namespace, ["images", "import", "--base-name", baseName, archive], PullTimeout, cancellationToken);
+        EnsureSucceeded(import, $"import of {archive}");
+    }
+
+    /// <summary>ctr against this containerd, in <paramref name="namespace"/>; its exit code is the caller's to judge.</summary>
+    internal Task<ToolRun> CtrAsync(string @namespace, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var command = CtrCommand(@namespace, arguments);
         return ToolRun.RunAsync(command[0], command[1..], timeout, cancellationToken);
     }
+
+    /// <summary>The command line of ctr against this containerd (in its machine, when it runs in one), for a caller that runs it itself.</summary>
+    internal string[] CtrCommand(string @namespace, IEnumerable<string> arguments) =>
+        InMachine(_ctr, ["--address", SocketPath, "--namespace", @namespace, .. arguments]);
 
     private string[] InMachine(string fileName, string[] arguments) =>
         _machine is null ? [fileName, .. arguments] : [.. _machine.Command(fileName, arguments)];
