@@ -31,15 +31,14 @@ internal sealed class HostsFiles(string directory)
             var path = Path.Combine(folder, FileName);
             var backup = Path.Combine(folder, BackupName);
             var what = "written";
+            // containerd reads the file on every pull: it must never see half of it, nor find none and go to the registry
+            // directly. The node's file is therefore copied aside, and the new one renamed over it.
             if (File.Exists(path) && !IsOurs(path))
             {
-                File.Move(path, backup, overwrite: true);
+                ReplaceAtomically(backup, File.ReadAllBytes(path));
                 what = $"written; the previous file is kept as {BackupName}";
             }
-            var temp = path + ".tmp";
-            File.WriteAllText(temp, Render(mirror, registry.Server));
-            // containerd reads the file on every pull: it must never see half of it.
-            File.Move(temp, path, overwrite: true);
+            ReplaceAtomically(path, System.Text.Encoding.UTF8.GetBytes(Render(mirror, registry.Server)));
             changes.Add(new HostsChange(registry.Registry, path, what));
         }
         return changes;
@@ -95,6 +94,13 @@ internal sealed class HostsFiles(string directory)
             [mirror] = new TomlTable { ["capabilities"] = new TomlArray { "pull", "resolve" } },
         };
         return Marker + "\n" + TomlSerializer.Serialize(table, HostsToml.Default.TomlTable);
+    }
+
+    private static void ReplaceAtomically(string path, byte[] content)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllBytes(temp, content);
+        File.Move(temp, path, overwrite: true);
     }
 
     private static bool IsOurs(string path)

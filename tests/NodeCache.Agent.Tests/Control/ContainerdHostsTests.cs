@@ -73,6 +73,37 @@ public sealed class ContainerdHostsTests(ContainerdFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Replacing_the_nodes_file_never_leaves_containerd_without_one()
+    {
+        const string registry = "replaced.test";
+        Containerd.WriteHosts(registry, "http://127.0.0.1:1");
+        var folder = Path.Combine(Containerd.HostsDirectory, registry);
+        var gone = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var replaced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var watcher = new FileSystemWatcher(folder) { EnableRaisingEvents = true };
+        watcher.Deleted += (_, e) => { if (e.Name == "hosts.toml") gone.Enqueue("deleted"); };
+        watcher.Renamed += (_, e) =>
+        {
+            if (e.OldName == "hosts.toml")
+            {
+                gone.Enqueue($"renamed to {e.Name}");
+            }
+            if (e.Name == "hosts.toml")
+            {
+                replaced.TrySetResult();
+            }
+        };
+
+        var write = await NodeCacheCli.RunAsync(["containerd", "hosts", "--mirror", "http://127.0.0.1:5052", "--registry", registry, "--dir", Containerd.HostsDirectory]);
+
+        Assert.Equal(0, write.ExitCode);
+        // inotify reports in order: once the new file's rename is seen, any moment without a file would have been seen before it.
+        await replaced.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Empty(gone);
+        Assert.Equal(0, (await NodeCacheCli.RunAsync(["containerd", "hosts", "--remove", "--registry", registry, "--dir", Containerd.HostsDirectory])).ExitCode);
+    }
+
+    [Fact]
     public async Task Until_stopped_writes_the_files_and_puts_the_previous_ones_back_on_sigterm()
     {
         const string held = "held.test";
