@@ -134,7 +134,7 @@ public sealed class ShippedImageTests(ImageFixture fixture, ITestOutputHelper ou
         // The CLI in the image talks to the agent in the image over the control socket, as `kubectl exec ... nodecache` does.
         var stats = await agent.ExecAsync("stats", ["nodecache", "stats", "-o", "json"]);
         Assert.True(stats.Succeeded, $"{stats.Stdout}{stats.Stderr}");
-        Assert.Equal(app.Blobs.Count + 1, long.Parse(JsonDocument.Parse(stats.Stdout).RootElement.GetProperty("blobs").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(app.Blobs.Count + 1, JsonDocument.Parse(stats.Stdout).RootElement.GetProperty("blobs").GetInt64());
 
         // Stopped as the kubelet stops the pod: the sidecar puts the node's own file back, the agent drains and exits cleanly.
         Assert.Equal(0, await sidecar.StopAsync(Patience));
