@@ -89,6 +89,9 @@ loopback address is the node's own; a wildcard address is probed on loopback.
 {{- if and (not (kindIs "invalid" .Values.terminationGracePeriodSeconds)) (le (int .Values.terminationGracePeriodSeconds) (int .Values.shutdownTimeoutSeconds)) }}
 {{- fail "terminationGracePeriodSeconds must exceed shutdownTimeoutSeconds: the kubelet would kill the agent before it drained and checkpointed" }}
 {{- end }}
+{{- if and .Values.peering.enabled (eq (include "nodecache.port" . | int) (int .Values.peering.port)) }}
+{{- fail "peering.port must differ from the port of listen: both are bound on the node's network" }}
+{{- end }}
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.listen) }}
 {{- fail "metrics.serviceMonitor needs metrics.listen: the agent's own listener is on the node's loopback, which Prometheus cannot reach" }}
 {{- end }}
@@ -128,3 +131,12 @@ loopback address is the node's own; a wildcard address is probed on loopback.
 {{- int .Values.terminationGracePeriodSeconds }}
 {{- end }}
 {{- end }}
+
+{{/* The headless Service whose EndpointSlices are the peering membership. */}}
+{{- define "nodecache.peersService" -}}{{ include "nodecache.fullname" . }}-peers{{- end }}
+
+{{/* The Secret holding the cluster's peer secret under the key token: the user's, or the one the chart keeps. */}}
+{{- define "nodecache.peerSecret" -}}{{ .Values.peering.existingSecret | default (printf "%s-peer" (include "nodecache.fullname" .)) }}{{- end }}
+
+{{- define "nodecache.peerTokenPath" -}}/etc/nodecache/peer/token{{- end }}
+{{- define "nodecache.peerTlsPath" -}}/etc/nodecache/peer-tls{{- end }}

@@ -96,6 +96,27 @@ public sealed class ChartEveryOptionTests(EveryOptionRender render) : IClassFixt
     }
 
     [Fact]
+    public void Peering_uses_the_given_secret_and_port_zone_local_owners_and_tls_from_the_given_secret()
+    {
+        using var folder = TempFolder.Create("chart-every-option-peering");
+
+        var options = _chart.LoadAgentOptions(folder);
+
+        Assert.Equal($"{RenderedChart.NodeIp}:5061", options.PeerListen);
+        Assert.Equal($"https://{RenderedChart.NodeIp}:5061", options.PeerUrl);
+        Assert.True(options.PeerZoneLocal);
+        Assert.Equal("/etc/nodecache/peer-tls/tls.crt", options.PeerTlsCert);
+        Assert.Equal("/etc/nodecache/peer-tls/tls.key", options.PeerTlsKey);
+        Assert.Equal("/etc/nodecache/peer-tls/ca.crt", options.PeerTlsCa);
+        Assert.DoesNotContain(_chart.Manifests, m => m["kind"].Text == "Secret");
+        Assert.Equal("cluster-peer-secret", Volume("peer-secret")["secret"]["secretName"].Text);
+        var tls = Volume("peer-tls")["secret"];
+        Assert.Equal("peer-tls", tls["secretName"].Text);
+        Assert.Equal(["tls.crt", "tls.key", "ca.crt"], tls["items"].Items.Select(i => i["key"].Text));
+        Assert.Equal("/etc/nodecache/peer-tls", Mount("peer-tls")["mountPath"].Text);
+    }
+
+    [Fact]
     public void Extra_args_follow_the_config_flag_and_extra_env_is_set()
     {
         Assert.Equal(["--config", RenderedChart.ConfigPath, "--tag-ttl", "10m"], _chart.AgentContainer["args"].Texts);

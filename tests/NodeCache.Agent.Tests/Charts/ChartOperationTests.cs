@@ -228,7 +228,7 @@ public sealed class ChartOperationEveryOptionTests(EveryOptionRender render) : I
         var port = _chart.AgentContainer["ports"].Items.Single(p => p["name"].Text == "metrics");
         Assert.Equal("9405", port["containerPort"].Text);
 
-        var service = _chart.OfKind("Service");
+        var service = _chart.Manifests.Single(m => m["kind"].Text == "Service" && m["metadata"]["name"].Text == "nodecache-metrics");
         Assert.Equal("None", service["spec"]["clusterIP"].Text);
         var servicePort = Assert.Single(service["spec"]["ports"].Items);
         Assert.Equal("9405", servicePort["port"].Text);

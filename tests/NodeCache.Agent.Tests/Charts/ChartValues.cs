@@ -135,6 +135,13 @@ public static class ChartValues
             labels:
               grafana_dashboard: "1"
               team: platform
+        peering:
+          enabled: true
+          port: 5061
+          zoneLocal: true
+          existingSecret: cluster-peer-secret
+          tls:
+            existingSecret: peer-tls
         """;
 
     /// <summary>Writes <paramref name="yaml"/> as values.yaml in <paramref name="folder"/> and returns its path.</summary>

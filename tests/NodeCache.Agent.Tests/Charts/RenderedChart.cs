@@ -50,9 +50,18 @@ public sealed class RenderedChart
     public YamlNode AgentConfig => YamlNode.Parse(AgentConfigText).Single();
 
     /// <summary>Renders the chart; <paramref name="valuesFile"/> null means the chart's own values, and each <paramref name="sets"/> is a --set.</summary>
-    public static async Task<RenderedChart> RenderAsync(string? valuesFile = null, params string[] sets)
+    public static Task<RenderedChart> RenderAsync(string? valuesFile = null, params string[] sets) => RenderAsync(valuesFile, sets, kubeconfig: null);
+
+    /// <summary>Renders as an install or upgrade into the cluster <paramref name="kubeconfig"/> names would: the chart's lookups read that cluster.</summary>
+    public static Task<RenderedChart> RenderAgainstAsync(string kubeconfig, params string[] sets) => RenderAsync(null, sets, kubeconfig);
+
+    private static async Task<RenderedChart> RenderAsync(string? valuesFile, string[] sets, string? kubeconfig)
     {
         List<string> arguments = ["template", ReleaseName, Helm.Chart("nodecache"), "--namespace", Namespace];
+        if (kubeconfig is not null)
+        {
+            arguments.AddRange(["--dry-run=server", "--kubeconfig", kubeconfig]);
+        }
         if (valuesFile is not null)
         {
             arguments.AddRange(["--values", valuesFile]);
