@@ -250,7 +250,7 @@ public sealed class BlobFills
             file?.Dispose();
             _inFlight.TryRemove(new(fill.Digest, started.Task));
         }
-        _metrics.FillFailed(result.Outcome);
+        _metrics.FillFailed(FailureReason(result.Outcome));
         _logger.LogWarning("Fill of {Digest} from {Origins} abandoned after {Written} bytes ({Outcome}): {Detail}", fill.Digest, chain.Contributors, fill.Written, result.Outcome, result.Detail);
         _store.DiscardTemp(tempPath);
         if (result.Outcome is FillOutcome.DigestMismatch or FillOutcome.SizeMismatch && chain.PeersContributed)
@@ -397,6 +397,14 @@ public sealed class BlobFills
             _space.MarkFull(exception.Message);
         }
     }
+
+    private static FillFailureReason FailureReason(FillOutcome outcome) => outcome switch
+    {
+        FillOutcome.SizeMismatch => FillFailureReason.SizeMismatch,
+        FillOutcome.DigestMismatch => FillFailureReason.DigestMismatch,
+        FillOutcome.DiskFailed => FillFailureReason.Disk,
+        _ => FillFailureReason.Upstream,
+    };
 
     private sealed class DiskWriteException(IOException inner) : Exception(inner.Message, inner);
 }

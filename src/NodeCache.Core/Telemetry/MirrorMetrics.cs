@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using NodeCache.Fill;
 using NodeCache.Upstream;
 
 namespace NodeCache.Telemetry;
@@ -12,6 +11,7 @@ public sealed class MirrorMetrics : IDisposable
     // A manifest HEAD to a near Harbor takes milliseconds; a token round trip plus a slow WAN registry takes seconds.
     private static readonly double[] UpstreamDurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+    // The label of each FillFailureReason, in its order.
     private static readonly string[] FailureReasons = ["digest_mismatch", "size_mismatch", "upstream", "disk"];
 
     // The label values that are known before anything happens (see ExportKnownSeries).
@@ -103,21 +103,13 @@ public sealed class MirrorMetrics : IDisposable
 
     public void UpstreamBytes(string registry, long bytes) => _upstreamBytes.Add(bytes, new KeyValuePair<string, object?>("registry", registry));
 
-    internal void FillFailed(FillOutcome outcome) => Interlocked.Increment(ref _fillFailures[Array.IndexOf(FailureReasons, Reason(outcome))]);
+    public void FillFailed(FillFailureReason reason) => Interlocked.Increment(ref _fillFailures[(int)reason]);
 
     public void FillStarted() => Interlocked.Increment(ref _fillsInFlight);
 
     public void FillEnded() => Interlocked.Decrement(ref _fillsInFlight);
 
     public void Dispose() => _meter.Dispose();
-
-    private static string Reason(FillOutcome outcome) => outcome switch
-    {
-        FillOutcome.SizeMismatch => "size_mismatch",
-        FillOutcome.DigestMismatch => "digest_mismatch",
-        FillOutcome.DiskFailed => "disk",
-        _ => "upstream",
-    };
 
     private static string StatusClass(int? status) => status switch
     {
