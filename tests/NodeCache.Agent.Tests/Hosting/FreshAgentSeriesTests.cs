@@ -34,7 +34,7 @@ public sealed class FreshAgentSeriesTests
                 "referrers error", "referrers hit", "referrers miss", "referrers stale", "tags error", "tags hit", "tags miss", "tags stale",
             ],
             metrics.Series("nodecache_requests_total").Select(s => $"{s.Labels["kind"]} {s.Labels["result"]}").Order(StringComparer.Ordinal));
-        Assert.Equal(["cache", "upstream"], metrics.Series("nodecache_served_bytes_total").Select(s => s.Labels["source"]).Order(StringComparer.Ordinal));
+        Assert.Equal(["cache", "peer", "upstream"], metrics.Series("nodecache_served_bytes_total").Select(s => s.Labels["source"]).Order(StringComparer.Ordinal));
         Assert.Equal(["cache", "mixed", "upstream"], metrics.Series("nodecache_image_pulls_total").Select(s => s.Labels["source"]).Order(StringComparer.Ordinal));
         Assert.All(metrics.Series("nodecache_image_pulls_total"), s => Assert.Equal("harbor.test", s.Labels["registry"]));
         Assert.Equal(["2xx", "3xx", "4xx", "5xx", "error"], metrics.Series("nodecache_upstream_requests_total").Select(s => s.Labels["status_class"]).Order(StringComparer.Ordinal));
