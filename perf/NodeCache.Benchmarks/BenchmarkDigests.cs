@@ -8,7 +8,7 @@ internal static class BenchmarkDigests
     public static Digest[] Make(int count, int seed)
     {
         var random = new Random(seed);
-        var hash = new byte[Digest.HashSize];
+        var hash = new byte[DigestAlgorithm.Sha256.HashSize];
         var digests = new Digest[count];
         for (var i = 0; i < digests.Length; i++)
         {

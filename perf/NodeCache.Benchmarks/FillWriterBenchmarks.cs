@@ -49,7 +49,7 @@ public class FillWriterBenchmarks
     [Benchmark(OperationsPerInvoke = BlobMiB)]
     public async Task<NodeCache.Oci.Digest> Hash_on_another_thread()
     {
-        var hasher = new FillHasher(FillChunk);
+        var hasher = new FillHasher(NodeCache.Oci.DigestAlgorithm.Sha256, FillChunk);
         await using var _ = hasher.ConfigureAwait(false);
         for (var offset = 0; offset < _content.Length; offset += FillChunk)
         {

@@ -66,7 +66,7 @@ internal static class DockerSaveReader
         }
         // docker names the config by its digest ("<hex>.json" or "blobs/sha256/<hex>"): a name that is a digest must be the right one.
         var stem = Path.GetFileNameWithoutExtension(configPath);
-        if (stem.Length == 64 && Digest.TryParse(Digest.Prefix + stem, out var named) && named != config.Digest)
+        if (Digest.TryParse($"{DigestAlgorithm.Sha256.Name}:{stem}", out var named) && named != config.Digest)
         {
             return $"config {configPath} hashes to {config.Digest}";
         }

@@ -272,7 +272,7 @@ public sealed class BlobFills
     /// </summary>
     private async Task<(FillOutcome, string)> ReceiveAsync(BlobFill fill, OriginChain chain, OriginAnswer answer, Microsoft.Win32.SafeHandles.SafeFileHandle file)
     {
-        var hasher = new FillHasher(CopyBufferSize);
+        var hasher = new FillHasher(fill.Digest.Algorithm, CopyBufferSize);
         await using var _ = hasher.ConfigureAwait(false);
         try
         {

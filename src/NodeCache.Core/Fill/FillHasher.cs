@@ -1,5 +1,4 @@
 using System.IO.Pipelines;
-using System.Security.Cryptography;
 using NodeCache.Oci;
 
 namespace NodeCache.Fill;
@@ -20,12 +19,13 @@ internal sealed class FillHasher : IAsyncDisposable
     private readonly Task<Digest> _hashing;
     private bool _completed;
 
+    /// <param name="algorithm">The algorithm of the digest the bytes must match.</param>
     /// <param name="segmentSize">The smallest segment the receiver reads into.</param>
-    public FillHasher(int segmentSize)
+    public FillHasher(DigestAlgorithm algorithm, int segmentSize)
     {
         _pipe = new Pipe(new PipeOptions(
             pauseWriterThreshold: PauseAhead, resumeWriterThreshold: PauseAhead / 2, minimumSegmentSize: segmentSize, useSynchronizationContext: false));
-        _hashing = Task.Run(() => HashAsync(_pipe.Reader));
+        _hashing = Task.Run(() => HashAsync(algorithm, _pipe.Reader));
     }
 
     /// <summary>A pooled buffer to receive the next bytes into.</summary>
@@ -63,9 +63,9 @@ internal sealed class FillHasher : IAsyncDisposable
         }
     }
 
-    private static async Task<Digest> HashAsync(PipeReader reader)
+    private static async Task<Digest> HashAsync(DigestAlgorithm algorithm, PipeReader reader)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hash = algorithm.CreateHash();
         try
         {
             while (true)
@@ -86,8 +86,6 @@ internal sealed class FillHasher : IAsyncDisposable
         {
             await reader.CompleteAsync().ConfigureAwait(false);
         }
-        Span<byte> actual = stackalloc byte[Digest.HashSize];
-        hash.GetHashAndReset(actual);
-        return Digest.FromHash(actual);
+        return Digest.FromHash(hash);
     }
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Security.Cryptography;
 using NodeCache.Oci;
 using NodeCache.Upstream;
 
@@ -39,7 +38,7 @@ public sealed class PassThroughBlob : IDisposable
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using var hash = Digest.Algorithm.CreateHash();
             var body = await _response.Message!.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
             long received = 0;
             byte tail = 0;
@@ -63,7 +62,7 @@ public sealed class PassThroughBlob : IDisposable
             {
                 throw new FillFailedException(Digest, $"the upstream sent {received} of the {Size} bytes it announced");
             }
-            if (Digest.FromHash(hash.GetHashAndReset()) != Digest)
+            if (Digest.FromHash(hash) != Digest)
             {
                 throw new FillFailedException(Digest, "the upstream's bytes are not the digest's");
             }

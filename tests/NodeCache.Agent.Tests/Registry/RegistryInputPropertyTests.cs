@@ -54,8 +54,9 @@ public sealed class RegistryInputPropertyTests
                     Assert.True(RepositoryName.TryParse(request!.Repository.Value, out _), Show(path));
                     if (request.Resource == RegistryResource.Blob)
                     {
-                        var file = Path.GetFullPath(layout.BlobPath(Digest.Parse(request.Reference)));
-                        Assert.Equal(layout.BlobDirectory, Path.GetDirectoryName(file));
+                        var digest = Digest.Parse(request.Reference);
+                        var file = Path.GetFullPath(layout.BlobPath(digest));
+                        Assert.Equal(layout.BlobDirectory(digest.Algorithm), Path.GetDirectoryName(file));
                     }
                     else if (request.Resource == RegistryResource.TagList)
                     {

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using NodeCache.Oci;
 using NodeCache.Store.Index;
@@ -82,7 +81,7 @@ public sealed class BlobScrub(BlobStore store, BlobIndex index, ILogger logger)
             {
                 return false;
             }
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using var hash = blob.Digest.Algorithm.CreateHash();
             long offset = 0;
             int read;
             while ((read = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, ChunkSize), offset, cancellationToken).ConfigureAwait(false)) > 0)
@@ -96,9 +95,7 @@ public sealed class BlobScrub(BlobStore store, BlobIndex index, ILogger logger)
                     await Task.Delay(due, cancellationToken).ConfigureAwait(false);
                 }
             }
-            Span<byte> actual = stackalloc byte[Digest.HashSize];
-            hash.GetHashAndReset(actual);
-            return Digest.FromHash(actual) == blob.Digest;
+            return Digest.FromHash(hash) == blob.Digest;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

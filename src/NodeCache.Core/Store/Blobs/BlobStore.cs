@@ -179,13 +179,12 @@ public sealed class BlobStore
     }
 
     /// <summary>Writes small content (a manifest) through a temp file and <see cref="Commit"/>.</summary>
-    /// <exception cref="ArgumentException">The content's SHA-256 is not <paramref name="digest"/>.</exception>
+    /// <exception cref="ArgumentException">The content does not hash to <paramref name="digest"/>.</exception>
     public CachedBlob Put(Digest digest, ReadOnlySpan<byte> content, string mediaType)
     {
-        var actual = Digest.Compute(content);
-        if (actual != digest)
+        if (!digest.Matches(content))
         {
-            throw new ArgumentException($"content of digest {actual} put as {digest}", nameof(content));
+            throw new ArgumentException($"content of digest {Digest.Compute(digest.Algorithm, content)} put as {digest}", nameof(content));
         }
         var tempPath = _layout.NewTempPath(digest);
         try

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using NodeCache.Oci;
@@ -32,18 +31,21 @@ public static class CacheRecovery
         ArgumentNullException.ThrowIfNull(index);
         var clock = Stopwatch.StartNew();
         var tempRemoved = store.RemoveTempFiles();
-        // One listing of the folder gives every file's size; no stat per record.
+        // One listing of each algorithm's folder gives every file's size; no stat per record.
         var files = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var file in new DirectoryInfo(layout.BlobDirectory).EnumerateFiles())
+        foreach (var algorithm in DigestAlgorithms.All)
         {
-            files[file.Name] = file.Length;
+            foreach (var file in new DirectoryInfo(layout.BlobDirectory(algorithm)).EnumerateFiles())
+            {
+                files[file.FullName] = file.Length;
+            }
         }
         var dropped = 0;
         long used = 0;
         var stale = new List<(Digest Digest, long Size)>();
         foreach (var (digest, record) in index.Entries())
         {
-            if (files.Remove(digest.Hex, out var length) && length == record.Size)
+            if (files.Remove(layout.BlobPath(digest), out var length) && length == record.Size)
             {
                 used += record.Size;
                 continue;
@@ -61,10 +63,11 @@ public static class CacheRecovery
         var adopted = 0;
         var deleted = 0;
         // What is left in the listing has no record: a blob committed after the last checkpoint, or debris.
-        foreach (var (name, length) in files)
+        foreach (var (path, length) in files)
         {
-            var path = Path.Combine(layout.BlobDirectory, name);
-            if (Digest.TryParse(Digest.Prefix + name, out var digest) && HashOf(path) == digest)
+            // blobs/<algorithm>/<hex>: the folder names the algorithm, the file the hash.
+            var named = $"{Path.GetFileName(Path.GetDirectoryName(path))}:{Path.GetFileName(path)}";
+            if (Digest.TryParse(named, out var digest) && layout.BlobPath(digest) == path && HashOf(path, digest.Algorithm) == digest)
             {
                 store.Adopt(digest, length, SniffMediaType(path, length));
                 adopted++;
@@ -81,14 +84,12 @@ public static class CacheRecovery
         return report;
     }
 
-    private static Digest? HashOf(string path)
+    private static Digest? HashOf(string path, DigestAlgorithm algorithm)
     {
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            Span<byte> hash = stackalloc byte[Digest.HashSize];
-            SHA256.HashData(stream, hash);
-            return Digest.FromHash(hash);
+            return Digest.Compute(algorithm, stream);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

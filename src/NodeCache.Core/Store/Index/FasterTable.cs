@@ -6,15 +6,18 @@ using NodeCache.Oci;
 namespace NodeCache.Store.Index;
 
 /// <summary>
-/// One FASTER KV keyed by digest, in its own folder: the log, its checkpoints, and a pool of sessions so any thread can call it.
+/// One FASTER KV keyed by digests of one algorithm, in its own folder: the log, its checkpoints, and a pool of sessions so
+/// any thread can call it.
 /// </summary>
+/// <typeparam name="TKey">The key: a digest of the table's algorithm, stored as its hash alone.</typeparam>
 /// <typeparam name="TValue">The blittable record stored inline in the log.</typeparam>
 /// <typeparam name="TInput">The RMW input <typeparamref name="TFunctions"/> understands.</typeparam>
 /// <typeparam name="TFunctions">How FASTER reads, writes and updates <typeparamref name="TValue"/>.</typeparam>
-internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
+internal sealed class FasterTable<TKey, TValue, TInput, TFunctions> : IDigestTable<TValue, TInput>
+    where TKey : unmanaged, IDigestKey<TKey>
     where TValue : unmanaged
     where TInput : unmanaged
-    where TFunctions : IFunctions<Digest, TValue, TInput, TValue, Empty>
+    where TFunctions : IFunctions<TKey, TValue, TInput, TValue, Empty>
 {
     // Idle sessions kept for reuse. A burst of callers beyond this (threads blocked on disk reads) gets sessions that are
     // disposed on return rather than kept for ever.
@@ -25,10 +28,10 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
     // Reads and touches, the per-request path, take no lock.
     private const int LockStripes = 64;
 
-    private readonly FasterKV<Digest, TValue> _store;
+    private readonly FasterKV<TKey, TValue> _store;
     private readonly IDevice _device;
     private readonly TFunctions _functions;
-    private readonly ConcurrentQueue<ClientSession<Digest, TValue, TInput, TValue, Empty, TFunctions>> _idle = new();
+    private readonly ConcurrentQueue<ClientSession<TKey, TValue, TInput, TValue, Empty, TFunctions>> _idle = new();
     private readonly Lock[] _stripes = Enumerable.Range(0, LockStripes).Select(_ => new Lock()).ToArray();
     private int _idleCount;
     private long _count;
@@ -40,14 +43,14 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
     {
         _functions = functions;
         _device = Devices.CreateLogDevice(Path.Combine(directory, "hlog"), recoverDevice: true);
-        var settings = new FasterKVSettings<Digest, TValue>
+        var settings = new FasterKVSettings<TKey, TValue>
         {
             IndexSize = sizing.IndexBytes,
             LogDevice = _device,
             MemorySize = sizing.MemoryBytes,
             PageSize = sizing.PageBytes,
             SegmentSize = sizing.SegmentBytes,
-            EqualityComparer = DigestComparer.Instance,
+            EqualityComparer = DigestKeyComparer<TKey>.Instance,
             // Readers copy a whole value while touches update it in place: the lock table keeps those copies untorn.
             ConcurrencyControlMode = ConcurrencyControlMode.LockTable,
             // Entries() tells the latest record of a key by its address; a read that copied records to the tail would move it.
@@ -58,7 +61,7 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
         };
         try
         {
-            _store = new FasterKV<Digest, TValue>(settings);
+            _store = new FasterKV<TKey, TValue>(settings);
         }
         catch
         {
@@ -79,7 +82,7 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
     /// Opens the table in <paramref name="directory"/>, recovering its latest checkpoint. A table that cannot be recovered is
     /// logged, deleted and started empty: it is a cache index, and a node that cannot start serves nothing at all.
     /// </summary>
-    public static FasterTable<TValue, TInput, TFunctions> Open(string directory, TableSizing sizing, TFunctions functions, ILogger logger)
+    public static FasterTable<TKey, TValue, TInput, TFunctions> Open(string directory, TableSizing sizing, TFunctions functions, ILogger logger)
     {
         Directory.CreateDirectory(directory);
         try
@@ -95,8 +98,9 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
         }
     }
 
-    public bool TryRead(Digest key, out TValue value)
+    public bool TryRead(Digest digest, out TValue value)
     {
+        var key = KeyOf(digest);
         var session = Rent();
         try
         {
@@ -108,8 +112,9 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
         }
     }
 
-    public void Upsert(Digest key, TValue value)
+    public void Upsert(Digest digest, TValue value)
     {
+        var key = KeyOf(digest);
         lock (StripeOf(key))
         {
             var session = Rent();
@@ -135,8 +140,9 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
     }
 
     /// <summary>Applies <paramref name="input"/> to the key's record through RMW; false when there is no record.</summary>
-    public bool Update(Digest key, TInput input)
+    public bool Update(Digest digest, TInput input)
     {
+        var key = KeyOf(digest);
         bool found;
         var session = Rent();
         try
@@ -165,8 +171,9 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
     }
 
     /// <summary>False when there was no record to delete.</summary>
-    public bool Delete(Digest key)
+    public bool Delete(Digest digest)
     {
+        var key = KeyOf(digest);
         bool existed;
         lock (StripeOf(key))
         {
@@ -226,7 +233,7 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
             }
             if (latest)
             {
-                yield return new(key, value);
+                yield return new(key.ToDigest(), value);
             }
         }
     }
@@ -271,9 +278,9 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
         _device.Dispose();
     }
 
-    private static FasterTable<TValue, TInput, TFunctions> OpenAndCount(string directory, TableSizing sizing, TFunctions functions)
+    private static FasterTable<TKey, TValue, TInput, TFunctions> OpenAndCount(string directory, TableSizing sizing, TFunctions functions)
     {
-        var table = new FasterTable<TValue, TInput, TFunctions>(directory, sizing, functions);
+        var table = new FasterTable<TKey, TValue, TInput, TFunctions>(directory, sizing, functions);
         try
         {
             // FASTER starts empty, without a word, when no checkpoint it finds is readable.
@@ -298,7 +305,7 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
         Directory.Exists(CheckpointDirectory(directory))
         && Directory.EnumerateFiles(CheckpointDirectory(directory), "*", SearchOption.AllDirectories).Any();
 
-    private static bool Read(ClientSession<Digest, TValue, TInput, TValue, Empty, TFunctions> session, ref Digest key, out TValue value, out long address)
+    private static bool Read(ClientSession<TKey, TValue, TInput, TValue, Empty, TFunctions> session, ref TKey key, out TValue value, out long address)
     {
         TInput input = default;
         TValue output = default;
@@ -324,7 +331,7 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
         return found;
     }
 
-    private ClientSession<Digest, TValue, TInput, TValue, Empty, TFunctions> Rent()
+    private ClientSession<TKey, TValue, TInput, TValue, Empty, TFunctions> Rent()
     {
         if (_idle.TryDequeue(out var session))
         {
@@ -334,7 +341,7 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
         return _store.For(_functions).NewSession<TFunctions>();
     }
 
-    private void Return(ClientSession<Digest, TValue, TInput, TValue, Empty, TFunctions> session)
+    private void Return(ClientSession<TKey, TValue, TInput, TValue, Empty, TFunctions> session)
     {
         if (Interlocked.Increment(ref _idleCount) <= MaxIdleSessions)
         {
@@ -345,5 +352,14 @@ internal sealed class FasterTable<TValue, TInput, TFunctions> : IDisposable
         session.Dispose();
     }
 
-    private Lock StripeOf(Digest key) => _stripes[DigestComparer.Instance.GetHashCode64(ref key) & (LockStripes - 1)];
+    private Lock StripeOf(TKey key) => _stripes[DigestKeyComparer<TKey>.Instance.GetHashCode64(ref key) & (LockStripes - 1)];
+
+    private static TKey KeyOf(in Digest digest)
+    {
+        if (digest.Algorithm != TKey.Algorithm)
+        {
+            throw new ArgumentException($"{digest} is not a {TKey.Algorithm.Name} digest, the key of this table", nameof(digest));
+        }
+        return TKey.From(digest);
+    }
 }

@@ -22,4 +22,25 @@ internal readonly record struct TableSizing(long IndexBytes, long MemoryBytes, l
         MemoryBytes: 1L << 24,
         PageBytes: 1L << 20,
         SegmentBytes: 1L << 24);
+
+    /// <summary>
+    /// A sha512 blob record is 360 bytes (8 header, 64 key, 288 value). Few registries serve sha512 content, so this table
+    /// is sized for thousands of blobs, not the sha256 table's 100,000: it holds more, with longer chains and older records
+    /// read from disk, rather than every node paying the memory for blobs it may never see.
+    /// </summary>
+    public static TableSizing Sha512Blobs { get; } = new(
+        // 2^10 buckets of 7 keys: 7,000 blobs before a bucket overflows.
+        IndexBytes: 1L << 16,
+        // 11,000 records in memory.
+        MemoryBytes: 1L << 22,
+        PageBytes: 1L << 18,
+        SegmentBytes: 1L << 22);
+
+    /// <summary>Tags of sha512 manifests, sized as <see cref="Sha512Blobs"/> is against <see cref="Blobs"/>.</summary>
+    public static TableSizing Sha512Tags { get; } = new(
+        IndexBytes: 1L << 16,
+        // 4,000 tags in memory.
+        MemoryBytes: 1L << 22,
+        PageBytes: 1L << 18,
+        SegmentBytes: 1L << 22);
 }

@@ -1,12 +1,12 @@
 using System.Collections.Concurrent;
-using FASTER.core;
 using NodeCache.Oci;
 
 namespace NodeCache.Store.Index;
 
 /// <summary>
-/// The FASTER KV from (registry, repository, tag) to <see cref="TagRecord"/>, with the tags read recently held in memory;
-/// safe to call from any thread.
+/// The FASTER KVs from (registry, repository, tag) to <see cref="TagRecord"/>, with the tags read recently held in memory;
+/// safe to call from any thread. A tag's record lives in the table of its manifest digest's algorithm: the sha256 table
+/// keeps the record layout it has always had, and tags of sha512 manifests have a table of their own.
 /// </summary>
 /// <remarks>A registry is a host with an optional port, compared as given: callers pass it in one canonical form.</remarks>
 public sealed class TagIndex
@@ -14,7 +14,8 @@ public sealed class TagIndex
     // A node pulls a few hundred tags at most; past this many the memory starts over, and hot tags come back on their next read.
     private const int RecentCapacity = 4096;
 
-    private readonly FasterTable<TagValue, TagValue, SimpleFunctions<Digest, TagValue>> _table;
+    private readonly IDigestTable<TagValue<Sha256Key>, TagValue<Sha256Key>> _sha256;
+    private readonly IDigestTable<TagValue<Sha512Key>, TagValue<Sha512Key>> _sha512;
 
     // A by-tag request that finds its tag here costs a dictionary lookup instead of a SHA-256 of the name and a FASTER read.
     // Writes and reads that fill it take the gate, so it never holds a record older than the table's.
@@ -22,9 +23,10 @@ public sealed class TagIndex
     private readonly Lock _gate = new();
     private int _remembered;
 
-    internal TagIndex(FasterTable<TagValue, TagValue, SimpleFunctions<Digest, TagValue>> table) => _table = table;
+    internal TagIndex(IDigestTable<TagValue<Sha256Key>, TagValue<Sha256Key>> sha256, IDigestTable<TagValue<Sha512Key>, TagValue<Sha512Key>> sha512) =>
+        (_sha256, _sha512) = (sha256, sha512);
 
-    internal long Count => _table.Count;
+    internal long Count => _sha256.Count + _sha512.Count;
 
     /// <summary>False as well for parts that cannot name a tag (an invalid tag, a registry with '/').</summary>
     public bool TryGet(string registry, RepositoryName repository, string tag, out TagRecord record)
@@ -41,11 +43,10 @@ public sealed class TagIndex
         }
         lock (_gate)
         {
-            if (!_table.TryRead(name.Key(), out var value))
+            if (!TryRead(name.Key(), out record))
             {
                 return false;
             }
-            record = value.ToRecord();
             Remember(recent, record);
             return true;
         }
@@ -60,7 +61,20 @@ public sealed class TagIndex
         }
         lock (_gate)
         {
-            _table.Upsert(name.Key(), TagValue.From(name, record));
+            var key = name.Key();
+            if (record.Digest.Algorithm == DigestAlgorithm.Sha512)
+            {
+                _sha512.Upsert(key, TagValue<Sha512Key>.From(name, record));
+                _sha256.Delete(key);
+            }
+            else
+            {
+                _sha256.Upsert(key, TagValue<Sha256Key>.From(name, record));
+                if (_sha512.Count > 0)
+                {
+                    _sha512.Delete(key);
+                }
+            }
             Remember(new TagName(registry, repository.Value, tag), record);
         }
     }
@@ -74,7 +88,9 @@ public sealed class TagIndex
         lock (_gate)
         {
             _recent.TryRemove(new TagName(registry, repository.Value, tag), out _);
-            return _table.Delete(name.Key());
+            var key = name.Key();
+            // Both, unconditionally: a record left in the other table would name the tag again.
+            return _sha256.Delete(key) | _sha512.Delete(key);
         }
     }
 
@@ -91,11 +107,45 @@ public sealed class TagIndex
     /// <summary>A scan of the live tags with their names. Tags written while it runs may be left out.</summary>
     internal IEnumerable<TagEntry> Entries()
     {
-        foreach (var (_, value) in _table.Entries())
+        var both = _sha256.Count > 0 && _sha512.Count > 0;
+        foreach (var (key, value) in _sha256.Entries())
         {
-            yield return new(value.Name.Registry, value.Name.Repository, value.Name.Tag, value.ToRecord());
+            if (Current(key, value.ToRecord(), both) is { } record)
+            {
+                yield return new(value.Name.Registry, value.Name.Repository, value.Name.Tag, record);
+            }
+        }
+        foreach (var (key, value) in _sha512.Entries())
+        {
+            if (Current(key, value.ToRecord(), both) is { } record)
+            {
+                yield return new(value.Name.Registry, value.Name.Repository, value.Name.Tag, record);
+            }
         }
     }
+
+    // A tag names one manifest, so it has one record. A crash between the write to one table and the delete from the
+    // other can leave one in each (each table recovers its own checkpoint): the later fetch is the tag's.
+    private bool TryRead(Digest key, out TagRecord record)
+    {
+        var found = Read(_sha256, key, out record);
+        if (_sha512.Count > 0 && Read(_sha512, key, out var other) && (!found || other.FetchedAt > record.FetchedAt))
+        {
+            (record, found) = (other, true);
+        }
+        return found;
+    }
+
+    private static bool Read<TTarget>(IDigestTable<TagValue<TTarget>, TagValue<TTarget>> table, Digest key, out TagRecord record)
+        where TTarget : unmanaged, IDigestKey<TTarget>
+    {
+        var found = table.TryRead(key, out var value);
+        record = found ? value.ToRecord() : default;
+        return found;
+    }
+
+    private TagRecord? Current(Digest key, TagRecord record, bool checkOther) =>
+        !checkOther || (TryRead(key, out var current) && current == record) ? record : null;
 
     private readonly record struct TagName(string Registry, string Repository, string Tag);
 }

@@ -39,7 +39,7 @@ public sealed class CacheRecoveryTests : IDisposable
         File.WriteAllBytes(temp, new byte[100]);
         var liar = _cache.Layout.BlobPath(TestDigests.Of(2));
         File.WriteAllBytes(liar, new byte[100]);
-        var stray = Path.Combine(_cache.Layout.BlobDirectory, "not-a-digest");
+        var stray = Path.Combine(_cache.Layout.BlobDirectory(DigestAlgorithm.Sha256), "not-a-digest");
         File.WriteAllBytes(stray, new byte[10]);
 
         var report = Recover();
@@ -47,7 +47,7 @@ public sealed class CacheRecoveryTests : IDisposable
         Assert.Equal(1, report.TempFilesRemoved);
         Assert.Equal(2, report.FilesDeleted);
         Assert.Empty(Directory.GetFiles(_cache.Layout.TempDirectory));
-        Assert.Empty(Directory.GetFiles(_cache.Layout.BlobDirectory));
+        Assert.Empty(Directory.GetFiles(_cache.Layout.BlobDirectory(DigestAlgorithm.Sha256)));
         Assert.Equal(0, _cache.Store.UsedBytes);
     }
 
@@ -76,5 +76,5 @@ public sealed class CacheRecoveryTests : IDisposable
 
     private RecoveryReport Recover() => CacheRecovery.Run(_cache.Layout, _cache.Store, _cache.Index.Blobs, NullLogger.Instance);
 
-    private long SizeOfFiles() => new DirectoryInfo(_cache.Layout.BlobDirectory).EnumerateFiles().Sum(f => f.Length);
+    private long SizeOfFiles() => DigestAlgorithms.All.Sum(algorithm => new DirectoryInfo(_cache.Layout.BlobDirectory(algorithm)).EnumerateFiles().Sum(f => f.Length));
 }
