@@ -42,22 +42,31 @@ internal sealed record RegistryRequest(RegistryResource Resource, UpstreamRoute 
         }
         var reference = parsed.Reference;
         var isDigest = Oci.Digest.TryParse(reference, out var digest);
-        if (parsed.Resource is RegistryResource.Blob or RegistryResource.Referrers && !isDigest)
+        var namesDigest = parsed.Resource is RegistryResource.Blob or RegistryResource.Referrers || Oci.Digest.LooksLikeDigest(reference);
+        if (namesDigest && !isDigest)
         {
-            error = new(MirrorFailure.Invalid, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}': expected sha256:<64 lowercase hex>");
+            error = Invalid(parsed.Resource, reference);
             return false;
         }
-        if (parsed.Resource == RegistryResource.Manifest && (Oci.Digest.LooksLikeDigest(reference) ? !isDigest : !Tag.IsValid(reference)))
+        if (parsed.Resource == RegistryResource.Manifest && !isDigest && !Tag.IsValid(reference))
         {
             // A name no tag can have names no manifest: unknown, as the registry answers, not a push's MANIFEST_INVALID.
-            error = Oci.Digest.LooksLikeDigest(reference)
-                ? new(MirrorFailure.Invalid, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}'")
-                : new(MirrorFailure.NotFound, OciErrorCode.ManifestUnknown, $"manifest unknown: '{Printable(reference)}' is not a valid tag");
+            error = new(MirrorFailure.NotFound, OciErrorCode.ManifestUnknown, $"manifest unknown: '{Printable(reference)}' is not a valid tag");
             return false;
         }
         request = new RegistryRequest(parsed.Resource, route, repository, reference, isDigest ? digest : null);
         return true;
     }
+
+    // A well-formed digest of an algorithm the cache never stores names nothing it holds: unknown, as the registry answers it,
+    // so containerd tries its next host. Anything else that is not a digest is DIGEST_INVALID.
+    private static MirrorError Invalid(RegistryResource resource, string reference) =>
+        Oci.Digest.IsOfUnstoredAlgorithm(reference)
+            ? new(
+                MirrorFailure.NotFound,
+                resource == RegistryResource.Blob ? OciErrorCode.BlobUnknown : OciErrorCode.ManifestUnknown,
+                $"'{Printable(reference)}' is unknown: the cache holds {Oci.Digest.Forms} content only")
+            : new(MirrorFailure.Invalid, OciErrorCode.DigestInvalid, $"invalid digest '{Printable(reference)}': expected {Oci.Digest.Forms}");
 
     // Error messages echo what the client sent; keep them one printable line.
     private static string Printable(string text)

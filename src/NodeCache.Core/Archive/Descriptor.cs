@@ -14,7 +14,7 @@ internal sealed record Descriptor(string? MediaType, Digest Digest, long Size, I
         json.WriteNumber("size", size);
     }
 
-    /// <summary>False for a descriptor without a sha256 digest or a size, which the cache cannot verify.</summary>
+    /// <summary>False for a descriptor without a size or a digest the cache can verify (sha256 or sha512).</summary>
     public static bool TryRead(JsonElement element, out Descriptor descriptor, out string error)
     {
         descriptor = null!;
@@ -28,7 +28,7 @@ internal sealed record Descriptor(string? MediaType, Digest Digest, long Size, I
         }
         if (!Digest.TryParse(digestText.GetString(), out var digest))
         {
-            error = $"descriptor digest '{digestText.GetString()}' is not sha256, the only algorithm the cache stores";
+            error = $"descriptor digest '{digestText.GetString()}' is not a digest the cache stores ({Digest.Forms})";
             return false;
         }
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.Json;
 using NodeCache.Oci;
 
@@ -66,7 +64,7 @@ internal static class DockerSaveReader
         }
         // docker names the config by its digest ("<hex>.json" or "blobs/sha256/<hex>"): a name that is a digest must be the right one.
         var stem = Path.GetFileNameWithoutExtension(configPath);
-        if (Digest.TryParse($"{DigestAlgorithm.Sha256.Name}:{stem}", out var named) && named != config.Digest)
+        if (Digest.TryParse($"{config.Digest.Algorithm.Name}:{stem}", out var named) && named != config.Digest)
         {
             return $"config {configPath} hashes to {config.Digest}";
         }
@@ -89,8 +87,7 @@ internal static class DockerSaveReader
             var mediaType = await LayerMediaTypeAsync(layer, cancellationToken).ConfigureAwait(false);
             var uncompressed = mediaType switch
             {
-                TarLayer => layer.Digest,
-                GzipLayer => await UncompressedDigestAsync(layer, cancellationToken).ConfigureAwait(false),
+                TarLayer or GzipLayer => await UncompressedDigestAsync(layer, mediaType == GzipLayer, diffId.Algorithm, cancellationToken).ConfigureAwait(false),
                 // .NET has no zstd decoder: such a layer is stored by its own digest, unchecked against diff_ids.
                 _ => diffId,
             };
@@ -147,7 +144,7 @@ internal static class DockerSaveReader
         {
             if (!Digest.TryParse(id.GetString(), out var digest))
             {
-                error = $"config {path} has a diff_id that is not a sha256 digest";
+                error = $"config {path} has a diff_id that is not a digest ({Digest.Forms})";
                 return null;
             }
             digests.Add(digest);
@@ -200,30 +197,26 @@ internal static class DockerSaveReader
         }
     }
 
-    private static async Task<Digest> UncompressedDigestAsync(StagedFile layer, CancellationToken cancellationToken)
+    // A diff_id is the digest of the uncompressed tar by its own algorithm; a plain tar hashed by that algorithm while it was
+    // staged is not read again.
+    private static async Task<Digest> UncompressedDigestAsync(StagedFile layer, bool gzipped, DigestAlgorithm algorithm, CancellationToken cancellationToken)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
-        try
+        if (!gzipped && layer.Digest.Algorithm == algorithm)
         {
-            var file = File.OpenRead(layer.TempPath);
-            await using (file.ConfigureAwait(false))
+            return layer.Digest;
+        }
+        var file = new FileStream(layer.TempPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
+        await using (file.ConfigureAwait(false))
+        {
+            if (!gzipped)
             {
-                var gzip = new GZipStream(file, CompressionMode.Decompress);
-                await using (gzip.ConfigureAwait(false))
-                {
-                    int read;
-                    while ((read = await gzip.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-                    {
-                        hash.AppendData(buffer, 0, read);
-                    }
-                }
+                return await Digest.ComputeAsync(algorithm, file, cancellationToken).ConfigureAwait(false);
+            }
+            var gzip = new GZipStream(file, CompressionMode.Decompress);
+            await using (gzip.ConfigureAwait(false))
+            {
+                return await Digest.ComputeAsync(algorithm, gzip, cancellationToken).ConfigureAwait(false);
             }
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-        return Digest.FromHash(hash.GetHashAndReset());
     }
 }

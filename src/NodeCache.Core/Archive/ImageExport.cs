@@ -7,7 +7,7 @@ using NodeCache.Store.Index;
 namespace NodeCache.Archive;
 
 /// <summary>
-/// Writes cached images as an OCI image layout tar (<c>oci-layout</c>, <c>index.json</c>, <c>blobs/sha256/…</c>), each named
+/// Writes cached images as an OCI image layout tar (<c>oci-layout</c>, <c>index.json</c>, <c>blobs/&lt;algorithm&gt;/…</c>), each named
 /// in <c>index.json</c> by <c>io.containerd.image.name</c> and <c>org.opencontainers.image.ref.name</c>, so that
 /// <see cref="ImageImport"/>, <c>ctr images import</c> and skopeo read it. Manifests are written as cached, byte for byte,
 /// so their digests are unchanged. Of a multi-platform index, the platforms the cache holds completely are written.

@@ -5,7 +5,7 @@ using NodeCache.Store.Index;
 namespace NodeCache.Archive;
 
 /// <summary>
-/// Reads an OCI image layout (<c>oci-layout</c>, <c>index.json</c>, <c>blobs/sha256/…</c>) into an <see cref="ImportPlan"/>,
+/// Reads an OCI image layout (<c>oci-layout</c>, <c>index.json</c>, <c>blobs/sha256/…</c>, <c>blobs/sha512/…</c>) into an <see cref="ImportPlan"/>,
 /// checking that every blob a manifest names is there with the size the descriptor gives and bytes that hash to its name.
 /// An index may lack some of its platforms (an export of one platform); an image may not lack a layer.
 /// </summary>
@@ -22,7 +22,7 @@ internal static class OciLayoutReader
 
     public static bool IsLayout(StagedArchive archive) => archive.Contains("oci-layout") && archive.Contains("index.json");
 
-    public static string BlobPath(Digest digest) => $"blobs/sha256/{digest.Hex}";
+    public static string BlobPath(Digest digest) => $"blobs/{digest.Algorithm.Name}/{digest.Hex}";
 
     /// <summary>Null when the layout is complete and consistent; otherwise why it cannot be imported.</summary>
     public static async Task<string?> PlanAsync(StagedArchive archive, ImportRequest request, ImportPlan plan, CancellationToken cancellationToken)

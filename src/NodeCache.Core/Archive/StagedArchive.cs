@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.IO.Pipelines;
-using System.Security.Cryptography;
 using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 
@@ -155,7 +154,7 @@ internal sealed class StagedArchive : IDisposable
     private async Task StageAsync(string path, Stream data, CancellationToken cancellationToken)
     {
         var tempPath = Path.Combine(_layout.TempDirectory, $"import.{Guid.NewGuid():N}");
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hash = AlgorithmOf(path).CreateHash();
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         long size = 0;
         try
@@ -183,9 +182,17 @@ internal sealed class StagedArchive : IDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        _files[path] = new StagedFile(path, tempPath, Digest.FromHash(hash.GetHashAndReset()), size);
+        _files[path] = new StagedFile(path, tempPath, Digest.FromHash(hash), size);
         _bytes += size;
         _progress?.Report(new ArchiveProgress("reading", _files.Count, _bytes));
+    }
+
+    // An OCI layout names each blob blobs/<algorithm>/<hex>: such a file is hashed by the algorithm of its folder, so its
+    // digest can be checked against its name. Every other file (docker save's layers and configs) by SHA-256, as docker does.
+    private static DigestAlgorithm AlgorithmOf(string path)
+    {
+        var parts = path.Split('/');
+        return parts is [.., "blobs", var folder, _] && DigestAlgorithms.TryParse(folder, out var algorithm) ? algorithm : DigestAlgorithm.Sha256;
     }
 
     private static bool IsGzip(ReadOnlySequence<byte> start)

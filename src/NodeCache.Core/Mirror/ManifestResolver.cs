@@ -282,9 +282,12 @@ public sealed class ManifestResolver
         {
             return ManifestAnswer.Failed(new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not read {what} from upstream: {ex.Message}"));
         }
-        var digest = Digest.Compute(bytes);
         var announced = HeaderDigest(response);
-        if ((expected is { } wanted && digest != wanted) || (announced is { } claimed && digest != claimed))
+        // Hashed by the algorithm of the digest asked for, or else of the one the upstream names: a tag of a sha512 manifest
+        // is cached and answered under its sha512 digest, as the upstream answers it.
+        var digest = Digest.Compute((expected ?? announced)?.Algorithm ?? DigestAlgorithm.Sha256, bytes);
+        if ((expected is { } wanted && digest != wanted)
+            || (announced is { } claimed && (claimed.Algorithm == digest.Algorithm ? claimed != digest : !claimed.Matches(bytes))))
         {
             _logger.LogWarning("Upstream sent {What} whose bytes hash to {Actual}, not {Expected}", what, digest, expected ?? announced);
             return ManifestAnswer.Failed(new MirrorError(MirrorFailure.BadUpstream, OciErrorCode.DigestInvalid, $"upstream sent {what} whose bytes do not match its digest"));
@@ -358,7 +361,7 @@ public sealed class ManifestResolver
         {
             var bytes = await File.ReadAllBytesAsync(blob.Path, cancellationToken).ConfigureAwait(false);
             // A damaged file reads as a miss: the manifest is fetched again and its file replaced.
-            if (bytes.Length != blob.Size || Digest.Compute(bytes) != digest)
+            if (bytes.Length != blob.Size || !digest.Matches(bytes))
             {
                 return null;
             }

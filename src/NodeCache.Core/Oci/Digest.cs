@@ -16,6 +16,8 @@ public readonly struct Digest : IEquatable<Digest>
     public const string Forms = "sha256:<64 lowercase hex> or sha512:<128 lowercase hex>";
 
     private const string Sha256Prefix = "sha256:";
+    private const string Sha384Prefix = "sha384:";
+    private const int Sha384HexLength = 96;
 
     private static readonly SearchValues<char> LowerHex = SearchValues.Create("0123456789abcdef");
 
@@ -82,6 +84,13 @@ public readonly struct Digest : IEquatable<Digest>
         return new Digest(algorithm, hash[..written]);
     }
 
+    public static async Task<Digest> ComputeAsync(DigestAlgorithm algorithm, Stream content, CancellationToken cancellationToken)
+    {
+        var hash = new byte[algorithm.HashSize];
+        await CryptographicOperations.HashDataAsync(algorithm.HashName, content, hash, cancellationToken).ConfigureAwait(false);
+        return new Digest(algorithm, hash);
+    }
+
     /// <summary>True when <paramref name="content"/> hashes to this digest by its own algorithm.</summary>
     public bool Matches(ReadOnlySpan<byte> content) => Compute(Algorithm, content) == this;
 
@@ -123,6 +132,15 @@ public readonly struct Digest : IEquatable<Digest>
 
     public static Digest Parse(string text) =>
         TryParse(text, out var digest) ? digest : throw new FormatException($"'{text}' is not a digest ({Forms})");
+
+    /// <summary>
+    /// True for a well-formed digest of an algorithm the image spec knows but the cache does not store: sha384, which the
+    /// distribution registry accepts. A lookup of one is a miss, where a malformed digest is an error.
+    /// </summary>
+    public static bool IsOfUnstoredAlgorithm(ReadOnlySpan<char> text) =>
+        text.StartsWith(Sha384Prefix, StringComparison.Ordinal)
+        && text.Length == Sha384Prefix.Length + Sha384HexLength
+        && !text[Sha384Prefix.Length..].ContainsAnyExcept(LowerHex);
 
     /// <summary>True when the text names a digest at all (<c>algorithm:encoded</c>), even one this cache does not store.</summary>
     public static bool LooksLikeDigest(ReadOnlySpan<char> text) => text.Contains(':');

@@ -36,7 +36,7 @@ public sealed record ImageReference(string Registry, RepositoryName Repository, 
         {
             if (!Oci.Digest.TryParse(rest.AsSpan(at + 1), out var parsed))
             {
-                error = $"'{rest[(at + 1)..]}' is not a sha256 digest";
+                error = $"'{rest[(at + 1)..]}' is not a digest ({Oci.Digest.Forms})";
                 return false;
             }
             digest = parsed;

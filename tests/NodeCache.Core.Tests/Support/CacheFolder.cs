@@ -47,10 +47,10 @@ internal sealed class CacheFolder : IDisposable
         new(Store, Index.Blobs, CacheQuota.Fixed(capacity, high, low), Pins, Images, PodPins, NullLogger.Instance);
 
     /// <summary>Caches <paramref name="size"/> bytes derived from <paramref name="name"/> at the current time; returns their digest.</summary>
-    public Digest Put(string name, int size = 1000, string mediaType = MediaTypes.OctetStream)
+    public Digest Put(string name, int size = 1000, string mediaType = MediaTypes.OctetStream, DigestAlgorithm algorithm = DigestAlgorithm.Sha256)
     {
         var content = Bytes(name, size);
-        var digest = Digest.Compute(content);
+        var digest = Digest.Compute(algorithm, content);
         Store.Put(digest, content, mediaType);
         return digest;
     }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Core.Tests.Support;
+using NodeCache.Oci;
 using NodeCache.Store.Blobs;
 
 namespace NodeCache.Core.Tests.Store.Blobs;
@@ -30,6 +31,25 @@ public sealed class BlobScrubTests : IDisposable
         Assert.Single(Directory.GetFiles(_cache.Layout.QuarantineDirectory), f => Path.GetFileName(f).StartsWith(flipped.Hex, StringComparison.Ordinal));
         Assert.True(_cache.Store.TryGet(good, out _));
         Assert.Equal(10_000, _cache.Store.UsedBytes);
+    }
+
+    [Fact]
+    public async Task A_sha512_blob_is_checked_by_sha512_and_quarantined_when_its_bytes_changed()
+    {
+        var good = _cache.Put("good", 10_000, algorithm: DigestAlgorithm.Sha512);
+        var flipped = _cache.Put("flipped", 10_000, algorithm: DigestAlgorithm.Sha512);
+        var path = _cache.Layout.BlobPath(flipped);
+        var bytes = File.ReadAllBytes(path);
+        bytes[9_999] ^= 0x01;
+        File.WriteAllBytes(path, bytes);
+        var scrub = new BlobScrub(_cache.Store, _cache.Index.Blobs, NullLogger.Instance);
+
+        var pass = await scrub.RunPassAsync(bytesPerSecond: 1L << 30, CancellationToken.None);
+
+        Assert.Equal(new ScrubPass(2, 1, 20_000, pass.Elapsed), pass);
+        Assert.False(_cache.Store.TryGet(flipped, out _));
+        Assert.Single(Directory.GetFiles(_cache.Layout.QuarantineDirectory), f => Path.GetFileName(f).StartsWith(flipped.Hex, StringComparison.Ordinal));
+        Assert.True(_cache.Store.TryGet(good, out _));
     }
 
     [Fact]

@@ -234,6 +234,23 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_sha512_blob_is_put_under_blobs_sha512_and_refused_when_its_bytes_are_another_blobs()
+    {
+        var content = Encoding.UTF8.GetBytes("""{"schemaVersion":2}""");
+        var digest = Digest.Compute(DigestAlgorithm.Sha512, content);
+
+        Assert.Throws<ArgumentException>(() => _store.Put(digest, Encoding.UTF8.GetBytes("""{"schemaVersion":3}"""), MediaTypes.OciManifest));
+        Assert.False(_store.Contains(digest));
+        var blob = _store.Put(digest, content, MediaTypes.OciManifest);
+
+        Assert.Equal(Path.Combine(_folder.Path, "blobs", "sha512", digest.Hex), blob.Path);
+        Assert.Equal(content, File.ReadAllBytes(blob.Path));
+        Assert.True(_store.TryGet(digest, out _));
+        Assert.False(_store.Contains(Digest.Compute(content)));
+        Assert.Empty(Directory.EnumerateFiles(_layout.TempDirectory));
+    }
+
+    [Fact]
     public void Put_leaves_no_temp_file_when_the_commit_fails()
     {
         var (digest, content) = Content("""{"schemaVersion":2}""");

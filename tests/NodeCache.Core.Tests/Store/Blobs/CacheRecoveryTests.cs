@@ -74,6 +74,44 @@ public sealed class CacheRecoveryTests : IDisposable
         Assert.Equal(1000, _cache.Store.UsedBytes);
     }
 
+    [Fact]
+    public async Task A_sha512_blob_committed_after_the_last_checkpoint_is_verified_by_sha512_and_indexed_again()
+    {
+        var kept = _cache.Put("sha512 before checkpoint", algorithm: DigestAlgorithm.Sha512);
+        await _cache.Index.CheckpointAsync();
+        var late = _cache.Put("sha512 after checkpoint", algorithm: DigestAlgorithm.Sha512);
+
+        _cache = await _cache.RestartAsync(checkpointFirst: false);
+        Assert.False(_cache.Store.Contains(late));
+        var report = Recover();
+
+        Assert.Equal((1, 0, 0), (report.FilesAdopted, report.FilesDeleted, report.RecordsDropped));
+        Assert.True(_cache.Store.TryGet(late, out _));
+        Assert.True(_cache.Store.TryGet(kept, out _));
+        Assert.Equal(2000, _cache.Store.UsedBytes);
+    }
+
+    [Fact]
+    public async Task A_file_under_blobs_sha512_is_adopted_only_when_its_sha512_is_its_name()
+    {
+        _cache = await _cache.RestartAsync(checkpointFirst: false);
+        var content = CacheFolder.Bytes("content", 100);
+        var sha512Folder = _cache.Layout.BlobDirectory(DigestAlgorithm.Sha512);
+        // Right bytes under their sha512 name, a sha256 name in the sha512 folder, and a sha512 name over other bytes.
+        var good = Digest.Compute(DigestAlgorithm.Sha512, content);
+        File.WriteAllBytes(_cache.Layout.BlobPath(good), content);
+        File.WriteAllBytes(Path.Combine(sha512Folder, Digest.Compute(content).Hex), content);
+        File.WriteAllBytes(_cache.Layout.BlobPath(Digest.Compute(DigestAlgorithm.Sha512, [1])), content);
+
+        var report = Recover();
+
+        Assert.Equal((1, 2), (report.FilesAdopted, report.FilesDeleted));
+        Assert.Equal([_cache.Layout.BlobPath(good)], Directory.GetFiles(sha512Folder));
+        Assert.True(_cache.Store.TryGet(good, out _));
+        Assert.False(_cache.Store.Contains(Digest.Compute(content)));
+        Assert.Empty(Directory.GetFiles(_cache.Layout.BlobDirectory(DigestAlgorithm.Sha256)));
+    }
+
     private RecoveryReport Recover() => CacheRecovery.Run(_cache.Layout, _cache.Store, _cache.Index.Blobs, NullLogger.Instance);
 
     private long SizeOfFiles() => DigestAlgorithms.All.Sum(algorithm => new DirectoryInfo(_cache.Layout.BlobDirectory(algorithm)).EnumerateFiles().Sum(f => f.Length));

@@ -220,6 +220,61 @@ public sealed class CacheIndexTests : IDisposable
     }
 
     [Fact]
+    public async Task Sha512_blobs_and_tags_live_in_their_own_tables_beside_sha256_ones_and_survive_restart()
+    {
+        using (var index = CacheIndex.Open(_folder.Path, NullLogger.Instance))
+        {
+            index.Blobs.Upsert(TestDigests.Of(1), Blob(1));
+            index.Blobs.Upsert(TestDigests.Sha512Of(1), Blob(512));
+            index.Blobs.Upsert(TestDigests.Sha512Of(2), Blob(513));
+            index.Blobs.Touch(TestDigests.Sha512Of(1), T0.AddHours(2));
+            index.Tags.Upsert("docker.io", Nginx, "latest", TagOf(1));
+            index.Tags.Upsert("docker.io", Nginx, "sha512", new TagRecord(TestDigests.Sha512Of(1), MediaTypes.OciManifest, 512, T0));
+            await index.CheckpointAsync();
+        }
+
+        using var reopened = CacheIndex.Open(_folder.Path, NullLogger.Instance);
+
+        Assert.Equal(3, reopened.Blobs.Count);
+        Assert.True(reopened.Blobs.TryGet(TestDigests.Sha512Of(1), out var sha512));
+        Assert.Equal(Blob(512) with { LastAccessAt = T0.AddHours(2) }, sha512);
+        Assert.True(reopened.Blobs.TryGet(TestDigests.Of(1), out var sha256));
+        Assert.Equal(Blob(1), sha256);
+        Assert.Equal(
+            [TestDigests.Of(1), TestDigests.Sha512Of(1), TestDigests.Sha512Of(2)],
+            reopened.Blobs.Entries().Select(e => e.Key).OrderBy(d => d.Algorithm).ThenBy(d => d.ToString(), StringComparer.Ordinal));
+        Assert.True(reopened.Tags.TryGet("docker.io", Nginx, "sha512", out var tag));
+        Assert.Equal(new TagRecord(TestDigests.Sha512Of(1), MediaTypes.OciManifest, 512, T0), tag);
+        Assert.True(Directory.EnumerateFiles(Path.Combine(_folder.Path, "blobs-sha512"), "*", SearchOption.AllDirectories).Any());
+        Assert.True(Directory.EnumerateFiles(Path.Combine(_folder.Path, "tags-sha512"), "*", SearchOption.AllDirectories).Any());
+    }
+
+    [Fact]
+    public async Task A_tag_moved_between_a_sha256_and_a_sha512_manifest_names_only_the_last_one_even_after_restart()
+    {
+        using (var index = CacheIndex.Open(_folder.Path, NullLogger.Instance))
+        {
+            index.Tags.Upsert("docker.io", Nginx, "latest", TagOf(1));
+            index.Tags.Upsert("docker.io", Nginx, "latest", new TagRecord(TestDigests.Sha512Of(1), MediaTypes.OciManifest, 512, T0.AddHours(1)));
+            index.Tags.Upsert("docker.io", Nginx, "stable", new TagRecord(TestDigests.Sha512Of(2), MediaTypes.OciManifest, 512, T0));
+            index.Tags.Upsert("docker.io", Nginx, "stable", TagOf(2) with { FetchedAt = T0.AddHours(1) });
+            await index.CheckpointAsync();
+        }
+
+        using var reopened = CacheIndex.Open(_folder.Path, NullLogger.Instance);
+
+        Assert.True(reopened.Tags.TryGet("docker.io", Nginx, "latest", out var latest));
+        Assert.Equal(TestDigests.Sha512Of(1), latest.Digest);
+        Assert.True(reopened.Tags.TryGet("docker.io", Nginx, "stable", out var stable));
+        Assert.Equal(TestDigests.Of(2), stable.Digest);
+        Assert.Equal(
+            [("latest", TestDigests.Sha512Of(1)), ("stable", TestDigests.Of(2))],
+            reopened.Tags.Entries().Select(e => (e.Tag, e.Record.Digest)).OrderBy(e => e.Tag, StringComparer.Ordinal));
+        Assert.True(reopened.Tags.Delete("docker.io", Nginx, "latest"));
+        Assert.False(reopened.Tags.TryGet("docker.io", Nginx, "latest", out _));
+    }
+
+    [Fact]
     public void Opening_a_new_index_logs_no_error()
     {
         var logger = new RecordingLogger();
