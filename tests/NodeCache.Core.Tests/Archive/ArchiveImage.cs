@@ -8,14 +8,17 @@ namespace NodeCache.Core.Tests.Archive;
 
 /// <summary>
 /// A small real image (gzip'd layers of random files, a config with their diff_ids, an OCI manifest), and the archives
-/// that hold it: an OCI image layout (folder or tar) and a <c>docker save</c> tarball with uncompressed layers.
+/// that hold it: an OCI image layout (folder or tar) and a <c>docker save</c> tarball with uncompressed layers. Every digest
+/// the image names (descriptors, diff_ids, layout paths) is of one algorithm.
 /// </summary>
 internal sealed class ArchiveImage
 {
-    private ArchiveImage(byte[][] tars, byte[][] gzips, byte[] config, byte[] manifest)
+    private ArchiveImage(DigestAlgorithm algorithm, byte[][] tars, byte[][] gzips, byte[] config, byte[] manifest)
     {
-        (LayerTars, GzipLayers, Config, Manifest) = (tars, gzips, config, manifest);
+        (Algorithm, LayerTars, GzipLayers, Config, Manifest) = (algorithm, tars, gzips, config, manifest);
     }
+
+    public DigestAlgorithm Algorithm { get; }
 
     /// <summary>The uncompressed layer tars: what docker save writes, and whose digests are the diff_ids.</summary>
     public byte[][] LayerTars { get; }
@@ -26,13 +29,18 @@ internal sealed class ArchiveImage
 
     public byte[] Manifest { get; }
 
-    public Digest ManifestDigest => Digest.Compute(Manifest);
+    public Digest ManifestDigest => DigestOf(Manifest);
 
-    public Digest ConfigDigest => Digest.Compute(Config);
+    public Digest ConfigDigest => DigestOf(Config);
 
     public IEnumerable<byte[]> OciBlobs => [Config, .. GzipLayers, Manifest];
 
-    public static ArchiveImage Create(int seed, params int[] layerSizes)
+    /// <summary>The digest the image names <paramref name="blob"/> by.</summary>
+    public Digest DigestOf(byte[] blob) => Digest.Compute(Algorithm, blob);
+
+    public static ArchiveImage Create(int seed, params int[] layerSizes) => Create(DigestAlgorithm.Sha256, seed, layerSizes);
+
+    public static ArchiveImage Create(DigestAlgorithm algorithm, int seed, params int[] layerSizes)
     {
         var random = new Random(seed);
         var tars = layerSizes.Select((size, i) => LayerTar(random, $"layer-{seed}-{i}", size)).ToArray();
@@ -42,16 +50,16 @@ internal sealed class ArchiveImage
             ["architecture"] = "amd64",
             ["os"] = "linux",
             ["config"] = new JsonObject { ["Cmd"] = new JsonArray("/bin/sh") },
-            ["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray([.. tars.Select(t => JsonValue.Create(Digest.Compute(t).ToString()))]) },
+            ["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray([.. tars.Select(t => JsonValue.Create(Digest.Compute(algorithm, t).ToString()))]) },
         });
         var manifest = JsonSerializer.SerializeToUtf8Bytes(new JsonObject
         {
             ["schemaVersion"] = 2,
             ["mediaType"] = MediaTypes.OciManifest,
-            ["config"] = Descriptor("application/vnd.oci.image.config.v1+json", config),
-            ["layers"] = new JsonArray([.. gzips.Select(g => (JsonNode)Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", g))]),
+            ["config"] = Descriptor("application/vnd.oci.image.config.v1+json", Digest.Compute(algorithm, config), config),
+            ["layers"] = new JsonArray([.. gzips.Select(g => (JsonNode)Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", Digest.Compute(algorithm, g), g))]),
         });
-        return new ArchiveImage(tars, gzips, config, manifest);
+        return new ArchiveImage(algorithm, tars, gzips, config, manifest);
     }
 
     /// <summary>An OCI image layout tar; each image is named by the annotation given (a tag alone, or a full name).</summary>
@@ -98,9 +106,10 @@ internal sealed class ArchiveImage
     private static IEnumerable<(string Path, byte[] Bytes)> OciLayoutFiles((ArchiveImage Image, string? RefName)[] images)
     {
         // Blobs first and index.json last, as many writers do: the reader must not depend on the order.
-        foreach (var blob in images.SelectMany(i => i.Image.OciBlobs).DistinctBy(b => Digest.Compute(b)))
+        foreach (var (image, blob) in images.SelectMany(i => i.Image.OciBlobs.Select(b => (i.Image, Blob: b))).DistinctBy(b => b.Image.DigestOf(b.Blob)))
         {
-            yield return ($"blobs/sha256/{Digest.Compute(blob).Hex}", blob);
+            var digest = image.DigestOf(blob);
+            yield return ($"blobs/{digest.Algorithm.Name}/{digest.Hex}", blob);
         }
         yield return ("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"u8.ToArray());
         var index = new JsonObject
@@ -108,7 +117,7 @@ internal sealed class ArchiveImage
             ["schemaVersion"] = 2,
             ["manifests"] = new JsonArray([.. images.Select(i =>
             {
-                var descriptor = Descriptor(MediaTypes.OciManifest, i.Image.Manifest);
+                var descriptor = Descriptor(MediaTypes.OciManifest, i.Image.ManifestDigest, i.Image.Manifest);
                 if (i.RefName is not null)
                 {
                     descriptor["annotations"] = new JsonObject { ["org.opencontainers.image.ref.name"] = i.RefName };
@@ -119,10 +128,10 @@ internal sealed class ArchiveImage
         yield return ("index.json", JsonSerializer.SerializeToUtf8Bytes(index));
     }
 
-    private static JsonObject Descriptor(string mediaType, byte[] bytes) => new()
+    private static JsonObject Descriptor(string mediaType, Digest digest, byte[] bytes) => new()
     {
         ["mediaType"] = mediaType,
-        ["digest"] = Digest.Compute(bytes).ToString(),
+        ["digest"] = digest.ToString(),
         ["size"] = bytes.Length,
     };
 

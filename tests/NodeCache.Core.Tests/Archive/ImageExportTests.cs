@@ -41,6 +41,40 @@ public sealed class ImageExportTests : IDisposable
     }
 
     [Fact]
+    public async Task A_sha512_image_is_exported_under_blobs_sha512_and_imports_into_another_cache_with_the_same_digests()
+    {
+        var image = ArchiveImage.Create(DigestAlgorithm.Sha512, 14, 1200, 300);
+        var imported = await _cache.ImportAsync(s => ArchiveImage.WriteOciLayout(s, (image, "team/app:512")), new ImportRequest(Registry));
+        Assert.True(imported.Succeeded, imported.Error);
+        using var archive = new MemoryStream();
+
+        var exported = await _cache.Export.ExportAsync([new ExportReference(Registry, RepositoryName.Parse("team/app"), "512")], archive);
+        archive.Position = 0;
+        var paths = new List<string>();
+        using (var reader = new System.Formats.Tar.TarReader(archive, leaveOpen: true))
+        {
+            while (reader.GetNextEntry() is { } entry)
+            {
+                paths.Add(entry.Name);
+            }
+        }
+        archive.Position = 0;
+        using var other = new ArchiveCache();
+        var reimported = await other.Import.ImportAsync(archive, new ImportRequest(Registry));
+
+        Assert.True(exported.Succeeded, exported.Error);
+        Assert.Equal(
+            image.OciBlobs.Select(b => $"blobs/sha512/{image.DigestOf(b).Hex}").Order(StringComparer.Ordinal),
+            paths.Where(p => p.StartsWith("blobs/", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.True(reimported.Succeeded, reimported.Error);
+        Assert.Equal(image.ManifestDigest, Assert.Single(reimported.Images).Manifest);
+        foreach (var blob in image.OciBlobs)
+        {
+            Assert.Equal(blob, other.Read(image.DigestOf(blob)));
+        }
+    }
+
+    [Fact]
     public async Task Exporting_the_same_images_twice_writes_the_same_bytes()
     {
         var image = ArchiveImage.Create(13, 800);

@@ -37,6 +37,68 @@ public sealed class ImageImportTests : IDisposable
     }
 
     [Fact]
+    public async Task An_oci_layout_of_sha512_blobs_is_imported_under_blobs_sha512_with_every_blob_checked_by_sha512()
+    {
+        var image = ArchiveImage.Create(DigestAlgorithm.Sha512, 21, 3000, 200);
+        using var folder = TempFolder.Create("import");
+        ArchiveImage.WriteOciLayout(folder.Path, (image, "other.registry:5000/library/app:512"));
+        Assert.True(File.Exists(Path.Combine(folder.Path, "blobs", "sha512", image.ManifestDigest.Hex)));
+
+        var result = await _cache.Import.ImportFolderAsync(folder.Path, new ImportRequest(Registry));
+
+        Assert.True(result.Succeeded, result.Error);
+        Assert.Equal(4, result.NewBlobs);
+        foreach (var blob in image.OciBlobs)
+        {
+            var digest = image.DigestOf(blob);
+            Assert.Equal(DigestAlgorithm.Sha512, digest.Algorithm);
+            Assert.Equal(blob, _cache.Read(digest));
+            Assert.True(File.Exists(Path.Combine(_cache.Layout.Root, "blobs", "sha512", digest.Hex)));
+            Assert.False(_cache.Store.Contains(Digest.Compute(blob)));
+        }
+        Assert.True(_cache.Tags.TryGet(Registry, RepositoryName.Parse("library/app"), "512", out var tag));
+        Assert.Equal(image.ManifestDigest, tag.Digest);
+        Assert.Empty(Directory.GetFiles(_cache.Layout.BlobDirectory(DigestAlgorithm.Sha256)));
+        Assert.Empty(_cache.TempFiles);
+    }
+
+    [Fact]
+    public async Task A_sha512_blob_of_an_oci_layout_whose_bytes_are_not_its_name_is_refused_and_leaves_nothing_behind()
+    {
+        var image = ArchiveImage.Create(DigestAlgorithm.Sha512, 22, 900);
+        using var folder = TempFolder.Create("import");
+        ArchiveImage.WriteOciLayout(folder.Path, (image, "library/bad:1"));
+        var layer = Path.Combine(folder.Path, "blobs", "sha512", image.DigestOf(image.GzipLayers[0]).Hex);
+        var bytes = File.ReadAllBytes(layer);
+        bytes[^1] ^= 0xFF;
+        File.WriteAllBytes(layer, bytes);
+
+        var result = await _cache.Import.ImportFolderAsync(folder.Path, new ImportRequest(Registry));
+
+        Assert.False(result.Succeeded);
+        Assert.Contains($"blob {image.DigestOf(image.GzipLayers[0])} in the archive hashes to sha512:", result.Error, StringComparison.Ordinal);
+        Assert.Equal(0, _cache.BlobCount);
+        Assert.Empty(_cache.TempFiles);
+    }
+
+    [Fact]
+    public async Task A_docker_save_tarball_whose_config_gives_sha512_diff_ids_has_its_layers_checked_by_sha512()
+    {
+        var image = ArchiveImage.Create(DigestAlgorithm.Sha512, 23, 1500);
+        var damaged = ArchiveImage.Create(DigestAlgorithm.Sha512, 24, 1500);
+        damaged.LayerTars[0][700] ^= 0xFF;
+
+        var result = await _cache.ImportAsync(s => ArchiveImage.WriteDockerSave(s, (image, ["team/app:512"])), new ImportRequest(Registry));
+        var refused = await _cache.ImportAsync(s => ArchiveImage.WriteDockerSave(s, (damaged, ["team/bad:512"])), new ImportRequest(Registry));
+
+        Assert.True(result.Succeeded, result.Error);
+        // docker stores layers by the SHA-256 of the tar as it is: the manifest made for them names those.
+        Assert.Equal(image.LayerTars[0], _cache.Read(Digest.Compute(image.LayerTars[0])));
+        Assert.Contains("does not match the diff_id sha512:", refused.Error, StringComparison.Ordinal);
+        Assert.False(_cache.Tags.TryGet(Registry, RepositoryName.Parse("team/bad"), "512", out _));
+    }
+
+    [Fact]
     public async Task An_oci_layout_that_names_an_image_by_tag_alone_is_imported_under_the_repository_given_and_refused_without_one()
     {
         var image = ArchiveImage.Create(2, 500);
