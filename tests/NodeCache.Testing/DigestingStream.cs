@@ -4,9 +4,9 @@ using NodeCache.Oci;
 namespace NodeCache.Testing;
 
 /// <summary>A write-through stream that hashes and counts what passes to the stream under it, so a layer's digest and diff_id come out of the one pass that writes it.</summary>
-public sealed class DigestingStream(Stream inner, bool leaveOpen) : Stream
+public sealed class DigestingStream(Stream inner, bool leaveOpen, DigestAlgorithm algorithm = DigestAlgorithm.Sha256) : Stream
 {
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash _hash = algorithm.CreateHash();
 
     public long BytesWritten { get; private set; }
 
@@ -24,7 +24,7 @@ public sealed class DigestingStream(Stream inner, bool leaveOpen) : Stream
         set => throw new NotSupportedException();
     }
 
-    public Digest Digest() => NodeCache.Oci.Digest.FromHash(_hash.GetCurrentHash());
+    public Digest Digest() => NodeCache.Oci.Digest.FromHash(algorithm, _hash.GetCurrentHash());
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 

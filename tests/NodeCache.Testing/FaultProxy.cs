@@ -41,7 +41,7 @@ public sealed partial record ProxiedRequest(string Method, string PathAndQuery, 
     public static string? DigestOf(string pathAndQuery) =>
         BlobRoute().Match(pathAndQuery) is { Success: true } match ? match.Groups["digest"].Value : null;
 
-    [GeneratedRegex("^/v2/.+/blobs/(?<digest>sha256:[0-9a-f]{64})(\\?.*)?$")]
+    [GeneratedRegex("^/v2/.+/blobs/(?<digest>sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})(\\?.*)?$")]
     private static partial Regex BlobRoute();
 }
 

@@ -1,3 +1,4 @@
+using NodeCache.Oci;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json;
@@ -26,7 +27,7 @@ public static class ImageArchive
         await AddAsync(tar, "index.json", JsonSerializer.SerializeToUtf8Bytes(index), cancellationToken);
         foreach (var blob in images.SelectMany(i => (IEnumerable<BlobFile>)[i.Image.Manifest, .. i.Image.Blobs]).DistinctBy(b => b.Digest))
         {
-            await AddAsync(tar, $"blobs/sha256/{blob.Digest.Hex}", blob.ReadAllBytes(), cancellationToken);
+            await AddAsync(tar, $"blobs/{blob.Digest.Algorithm.Name}/{blob.Digest.Hex}", blob.ReadAllBytes(), cancellationToken);
         }
     }
 

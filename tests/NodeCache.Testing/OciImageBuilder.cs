@@ -8,7 +8,8 @@ namespace NodeCache.Testing;
 
 /// <summary>
 /// Builds real images into a temp folder: gzip'd tar layers of seeded random files, a config whose diff_ids are the
-/// SHA-256 of each uncompressed tar, a manifest with real digests and sizes, and multi-arch indexes over them.
+/// digests of each uncompressed tar, a manifest with real digests and sizes, and multi-arch indexes over them. Every
+/// digest is of the builder's algorithm (SHA-256 unless told).
 /// Layers are streamed to disk in one pass (tar, hash, gzip, hash, write), so a 200 MiB layer costs no memory.
 /// Same seed, same calls: same bytes. Disposing deletes every file the built images point at.
 /// </summary>
@@ -23,11 +24,13 @@ public sealed class OciImageBuilder : IDisposable
     private readonly TempFolder _folder;
     private readonly string _blobs;
     private readonly int _seed;
+    private readonly DigestAlgorithm _algorithm;
     private int _layersMade;
 
-    public OciImageBuilder(int seed = 1)
+    public OciImageBuilder(int seed = 1, DigestAlgorithm algorithm = DigestAlgorithm.Sha256)
     {
         _seed = seed;
+        _algorithm = algorithm;
         _folder = TempFolder.Create("images");
         _blobs = _folder.Combine("blobs", create: true);
     }
@@ -122,10 +125,10 @@ public sealed class OciImageBuilder : IDisposable
         Digest digest, diffId;
         long compressedSize;
         await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true))
-        await using (var compressed = new DigestingStream(file, leaveOpen: true))
+        await using (var compressed = new DigestingStream(file, leaveOpen: true, _algorithm))
         {
             await using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-            await using (var uncompressed = new DigestingStream(gzip, leaveOpen: true))
+            await using (var uncompressed = new DigestingStream(gzip, leaveOpen: true, _algorithm))
             {
                 await using (var tar = new TarWriter(uncompressed, TarEntryFormat.Ustar, leaveOpen: true))
                 {
@@ -158,7 +161,7 @@ public sealed class OciImageBuilder : IDisposable
     private async Task<BlobFile> WriteJsonBlobAsync(JsonObject json, string mediaType, CancellationToken cancellationToken)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(json);
-        var digest = Digest.Compute(bytes);
+        var digest = Digest.Compute(_algorithm, bytes);
         var path = BlobPath(digest);
         await File.WriteAllBytesAsync(path, bytes, cancellationToken);
         return new BlobFile(mediaType, digest, bytes.Length, path);
