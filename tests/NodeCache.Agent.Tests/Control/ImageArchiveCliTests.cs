@@ -160,6 +160,31 @@ public sealed class ImageArchiveCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sha512_oci_layout_folder_is_imported_verified_by_sha512_and_served_by_the_agent_with_no_upstream_answering()
+    {
+        using var builder = new OciImageBuilder(seed: 734, NodeCache.Oci.DigestAlgorithm.Sha512);
+        var image = await builder.BuildAsync("team/sha512", "1", [256 * OciImageBuilder.KiB]);
+        var folder = await WriteLayoutFolderAsync(image);
+        Assert.True(File.Exists(Path.Combine(folder, "blobs", "sha512", image.ManifestDigest.Hex)));
+
+        (await Cli("import", folder, "--registry", Harbor)).EnsureSucceeded();
+        using var http = new HttpClient();
+        using var byTag = new HttpRequestMessage(HttpMethod.Get, new Uri(_agent.BaseUri, $"/v2/{image.Repository}/manifests/1?ns={Harbor}"));
+        byTag.Headers.Accept.ParseAdd(image.ManifestMediaType);
+        using var manifest = await http.SendAsync(byTag);
+        var layer = await http.GetByteArrayAsync(new Uri(_agent.BaseUri, $"/v2/{image.Repository}/blobs/{image.Layers[0].Digest}?ns={Harbor}"));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, manifest.StatusCode);
+        Assert.Equal(image.ManifestDigest.ToString(), manifest.Headers.GetValues("Docker-Content-Digest").Single());
+        Assert.Equal(image.ManifestBytes, await manifest.Content.ReadAsByteArrayAsync());
+        Assert.Equal(image.Layers[0].ReadAllBytes(), layer);
+        Assert.Equal(
+            new[] { image.ManifestDigest, image.Config.Digest, image.Layers[0].Digest }.Select(d => d.Hex).Order(StringComparer.Ordinal),
+            Directory.GetFiles(Path.Combine(_agent.CacheDir, "blobs", "sha512")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Empty(Directory.GetFiles(BlobFolder));
+    }
+
+    [Fact]
     public async Task Export_refuses_to_replace_an_existing_file_unless_forced()
     {
         var image = await _builder.BuildAsync("team/replaced", "1", [32 * OciImageBuilder.KiB]);
