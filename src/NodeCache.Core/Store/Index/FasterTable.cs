@@ -233,7 +233,7 @@ internal sealed class FasterTable<TKey, TValue, TInput, TFunctions> : IDigestTab
             }
             if (latest)
             {
-                yield return new(key.ToDigest(), value);
+                yield return new(TKey.ToDigest(key), value);
             }
         }
     }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using NodeCache.Oci;
 
 namespace NodeCache.Store.Index;
@@ -11,13 +10,4 @@ internal struct Sha256Key : IDigestKey<Sha256Key>
     private ulong _first;
 
     public static DigestAlgorithm Algorithm => DigestAlgorithm.Sha256;
-
-    public static Sha256Key From(in Digest digest)
-    {
-        var key = default(Sha256Key);
-        digest.CopyHashTo(MemoryMarshal.AsBytes((Span<ulong>)key));
-        return key;
-    }
-
-    public readonly Digest ToDigest() => Digest.FromHash(Algorithm, MemoryMarshal.AsBytes((ReadOnlySpan<ulong>)this));
 }

@@ -23,5 +23,5 @@ internal struct TagValue<TTarget>
         Name = name,
     };
 
-    public readonly TagRecord ToRecord() => new(Digest.ToDigest(), MediaType.ToString(), Size, new DateTimeOffset(FetchedAtTicks, TimeSpan.Zero));
+    public readonly TagRecord ToRecord() => new(TTarget.ToDigest(Digest), MediaType.ToString(), Size, new DateTimeOffset(FetchedAtTicks, TimeSpan.Zero));
 }
