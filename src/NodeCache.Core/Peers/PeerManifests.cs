@@ -48,9 +48,11 @@ public sealed class PeerManifests(PeerClient client, PeerMembership membership, 
                 return none;
             }
             var (bytes, complete) = await BoundedBody.ReadAsync(response.Content, MediaTypes.MaxManifestSize, options.ResponseTimeout, cancellationToken).ConfigureAwait(false);
-            var digest = Digest.Compute(bytes);
             var named = response.Headers.TryGetValues("Docker-Content-Digest", out var values) && Digest.TryParse(values.FirstOrDefault(), out var header) ? header : (Digest?)null;
-            if (!complete || named != digest || (Digest.TryParse(reference, out var wanted) && wanted != digest))
+            var byDigest = Digest.TryParse(reference, out var wanted);
+            // Hashed by the algorithm of the digest asked for, or else of the one the lender names.
+            var digest = Digest.Compute((byDigest ? wanted : named)?.Algorithm ?? DigestAlgorithm.Sha256, bytes);
+            if (!complete || named != digest || (byDigest && wanted != digest))
             {
                 metrics.Request("failed");
                 logger.LogWarning("Agent {Peer} lent {Reference} whose bytes do not match the digest it names; not used", member.Id, reference);

@@ -40,11 +40,11 @@ public sealed class PeerOwnership(PeerMembership membership, PeerHealth health, 
     public bool IsOwner(Digest digest, IReadOnlyCollection<string> unreachable) =>
         Candidates(digest).FirstOrDefault(member => !unreachable.Contains(member.Id)) is { } owner && membership.IsSelf(owner);
 
-    /// <summary>The member's weight for the digest: XxHash3 of the member id's UTF-8 bytes followed by the digest's 32 bytes.</summary>
+    /// <summary>The member's weight for the digest: XxHash3 of the member id's UTF-8 bytes followed by the digest's hash (32 bytes for sha256, 64 for sha512).</summary>
     public static ulong Score(string memberId, Digest digest)
     {
         var idLength = Encoding.UTF8.GetByteCount(memberId);
-        Span<byte> input = idLength + Digest.HashSize <= 512 ? stackalloc byte[idLength + Digest.HashSize] : new byte[idLength + Digest.HashSize];
+        Span<byte> input = idLength + digest.HashSize <= 512 ? stackalloc byte[idLength + digest.HashSize] : new byte[idLength + digest.HashSize];
         Encoding.UTF8.GetBytes(memberId, input);
         digest.CopyHashTo(input[idLength..]);
         return XxHash3.HashToUInt64(input);
