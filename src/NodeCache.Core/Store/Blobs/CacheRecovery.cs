@@ -32,12 +32,12 @@ public static class CacheRecovery
         var clock = Stopwatch.StartNew();
         var tempRemoved = store.RemoveTempFiles();
         // One listing of each algorithm's folder gives every file's size; no stat per record.
-        var files = new Dictionary<string, long>(StringComparer.Ordinal);
+        var files = new Dictionary<(DigestAlgorithm Algorithm, string Name), long>();
         foreach (var algorithm in DigestAlgorithms.All)
         {
             foreach (var file in new DirectoryInfo(layout.BlobDirectory(algorithm)).EnumerateFiles())
             {
-                files[file.FullName] = file.Length;
+                files[(algorithm, file.Name)] = file.Length;
             }
         }
         var dropped = 0;
@@ -45,7 +45,7 @@ public static class CacheRecovery
         var stale = new List<(Digest Digest, long Size)>();
         foreach (var (digest, record) in index.Entries())
         {
-            if (files.Remove(layout.BlobPath(digest), out var length) && length == record.Size)
+            if (files.Remove((digest.Algorithm, digest.Hex), out var length) && length == record.Size)
             {
                 used += record.Size;
                 continue;
@@ -63,11 +63,11 @@ public static class CacheRecovery
         var adopted = 0;
         var deleted = 0;
         // What is left in the listing has no record: a blob committed after the last checkpoint, or debris.
-        foreach (var (path, length) in files)
+        foreach (var ((algorithm, name), length) in files)
         {
-            // blobs/<algorithm>/<hex>: the folder names the algorithm, the file the hash.
-            var named = $"{Path.GetFileName(Path.GetDirectoryName(path))}:{Path.GetFileName(path)}";
-            if (Digest.TryParse(named, out var digest) && layout.BlobPath(digest) == path && HashOf(path, digest.Algorithm) == digest)
+            // blobs/<algorithm>/<hex>: the folder names the algorithm, the file the hash (of that algorithm's length).
+            var path = Path.Combine(layout.BlobDirectory(algorithm), name);
+            if (Digest.TryParse($"{algorithm.Name}:{name}", out var digest) && HashOf(path, algorithm) == digest)
             {
                 store.Adopt(digest, length, SniffMediaType(path, length));
                 adopted++;
