@@ -19,7 +19,8 @@ namespace NodeCache.Agent.Registry;
 /// (7) Send the answer.
 /// (8) Count the bytes a client got, by where they came from, for the node and for the pull.
 /// A body whose bytes the digest does not name never ends cleanly: a fill holds its last byte back until it is
-/// verified, and a fill that fails breaks the response.
+/// verified, and a fill that fails breaks the response. A client is sent bytes another agent sent only once the blob is
+/// verified: containerd keeps a broken body's bytes and resumes after them, so a wrong one would fail every retry.
 /// </summary>
 internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAdmission admission, MirrorMetrics metrics, ILogger<BlobResponder> logger)
 {
@@ -43,7 +44,7 @@ internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAd
         }
 
         // (7) Send.
-        var sent = await SendAsync(answer, digest, response).ConfigureAwait(false);
+        var sent = await SendAsync(answer, digest, response, asker).ConfigureAwait(false);
 
         // (8) Count the bytes.
         if (sent.Bytes > 0 && !asker.IsPeer)
@@ -110,7 +111,7 @@ internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAd
         return BlobAnswer.Failed(source.Error ?? new MirrorError(MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"blob {digest} is unknown"));
     }
 
-    private async Task<Sent> SendAsync(BlobAnswer answer, Digest digest, IBlobResponse response)
+    private async Task<Sent> SendAsync(BlobAnswer answer, Digest digest, IBlobResponse response, BlobAsker asker)
     {
         try
         {
@@ -125,7 +126,8 @@ internal sealed class BlobResponder(BlobStore store, BlobFills fills, RegistryAd
                     // An upstream that sends no Content-Length leaves the size unknown until the fill ends.
                     if ((fill.Size ?? (await fill.Ended.WaitAsync(response.Aborted).ConfigureAwait(false) == FillState.Committed ? fill.Written : null)) is { } size)
                     {
-                        return new Sent(await response.SendFillAsync(fill, size).ConfigureAwait(false));
+                        // A client keeps what it received of a broken body, so it gets another agent's bytes only once verified.
+                        return new Sent(await response.SendFillAsync(fill, size, holdPeerBytes: !asker.IsPeer).ConfigureAwait(false));
                     }
                     await response.SendErrorAsync(new MirrorError(MirrorFailure.Unavailable, OciErrorCode.Unavailable, $"could not fetch blob {digest}")).ConfigureAwait(false);
                     return new Sent(0, Failed: true);

@@ -25,9 +25,10 @@ internal interface IBlobResponse
     Task<long> SendCachedAsync(CachedBlob blob);
 
     /// <summary>Sends a blob of known <paramref name="size"/> as its fill writes it.</summary>
+    /// <param name="holdPeerBytes">Bytes another agent sent go out only once the blob is verified (for containerd).</param>
     /// <returns>The body bytes delivered; 0 when the connection broke.</returns>
     /// <exception cref="FillFailedException">The fill failed: <see cref="Abort"/> the response.</exception>
-    Task<long> SendFillAsync(BlobFill fill, long size);
+    Task<long> SendFillAsync(BlobFill fill, long size, bool holdPeerBytes);
 
     /// <summary>Sends the upstream's bytes for this client only.</summary>
     /// <exception cref="FillFailedException">The bytes broke off or are not the digest's: <see cref="Abort"/> the response.</exception>

@@ -52,12 +52,12 @@ internal sealed class KestrelBlobResponse(HttpContext context) : IBlobResponse
         }
     }
 
-    public async Task<long> SendFillAsync(BlobFill fill, long size)
+    public async Task<long> SendFillAsync(BlobFill fill, long size, bool holdPeerBytes)
     {
         var asked = AskedRange(size, out var range);
         if (asked == RangeRequest.Whole && SocketForGet() is { } socket)
         {
-            return await SendOnSocketAsync(socket, () => SocketBlobResponse.SendGrowingFileAsync(socket, fill, size, close: true, Aborted), size).ConfigureAwait(false);
+            return await SendOnSocketAsync(socket, () => SocketBlobResponse.SendGrowingFileAsync(socket, fill, size, close: true, holdPeerBytes, Aborted), size).ConfigureAwait(false);
         }
         if (!TryStartResponse(fill.Digest, fill.MediaType, size, asked, range))
         {
@@ -65,7 +65,7 @@ internal sealed class KestrelBlobResponse(HttpContext context) : IBlobResponse
         }
         try
         {
-            await FillReader.CopyAsync(fill, range, context.Response.BodyWriter, Aborted).ConfigureAwait(false);
+            await FillReader.CopyAsync(fill, range, context.Response.BodyWriter, Aborted, holdPeerBytes).ConfigureAwait(false);
             return range.Length;
         }
         catch (OperationCanceledException) when (Aborted.IsCancellationRequested)

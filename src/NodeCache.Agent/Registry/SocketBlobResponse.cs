@@ -34,8 +34,8 @@ internal sealed class SocketBlobResponse(Socket socket, PipeWriter output, bool 
     public async Task<long> SendCachedAsync(CachedBlob blob) =>
         Delivered(await SendFileAsync(socket, blob, range: null, close, aborted).ConfigureAwait(false), blob.Size);
 
-    public async Task<long> SendFillAsync(BlobFill fill, long size) =>
-        Delivered(await SendGrowingFileAsync(socket, fill, size, close, aborted).ConfigureAwait(false), size);
+    public async Task<long> SendFillAsync(BlobFill fill, long size, bool holdPeerBytes) =>
+        Delivered(await SendGrowingFileAsync(socket, fill, size, close, holdPeerBytes, aborted).ConfigureAwait(false), size);
 
     public async Task<long> SendPassThroughAsync(PassThroughBlob blob)
     {
@@ -109,11 +109,12 @@ internal sealed class SocketBlobResponse(Socket socket, PipeWriter output, bool 
 
     /// <summary>
     /// Sends a blob of known <paramref name="size"/> that is still being filled, each time from where the last send ended to
-    /// where the fill has got, the last byte once the fill is complete (<see cref="BlobFill.SendableAsync"/>).
+    /// where the fill has got, the last byte (and with <paramref name="holdPeerBytes"/> any byte another agent sent) once the
+    /// fill is complete (<see cref="BlobFill.SendableAsync"/>).
     /// </summary>
     /// <returns>False when the connection broke part way: the caller must close it, as the response cannot end honestly.</returns>
     /// <exception cref="FillFailedException">The fill failed: the caller must close the connection.</exception>
-    public static async Task<bool> SendGrowingFileAsync(Socket socket, BlobFill fill, long size, bool close, CancellationToken cancellationToken)
+    public static async Task<bool> SendGrowingFileAsync(Socket socket, BlobFill fill, long size, bool close, bool holdPeerBytes, CancellationToken cancellationToken)
     {
         var head = Head(fill.Digest, size, fill.MediaType, close);
         try
@@ -124,7 +125,7 @@ internal sealed class SocketBlobResponse(Socket socket, PipeWriter output, bool 
                 long position = 0;
                 while (position < size)
                 {
-                    var sendable = await fill.SendableAsync(position, size, cancellationToken).ConfigureAwait(false);
+                    var sendable = await fill.SendableAsync(position, size, cancellationToken, holdPeerBytes).ConfigureAwait(false);
                     if (sendable == position)
                     {
                         throw new FillFailedException(fill.Digest, $"the complete file ended at byte {position} of {size}");

@@ -26,6 +26,7 @@ public sealed class BlobFill
     private Concurrency.BandwidthLimit? _throttle;
     private BlobOrigin? _origin;
     private long _fromPeers;
+    private long _firstPeerByte = long.MaxValue;
 
     internal BlobFill(Digest digest, long? size, string mediaType, string tempPath)
     {
@@ -111,21 +112,32 @@ public sealed class BlobFill
     /// <summary>
     /// Waits until bytes from <paramref name="position"/> on may be sent, and returns where they end for now. The last byte
     /// (of the blob, or of <paramref name="endExclusive"/>) is held back until the fill is <see cref="Complete"/>, so a
-    /// client never receives a complete-looking body the digest does not name. Returns <paramref name="position"/> itself
+    /// client never receives a complete-looking body the digest does not name. With <paramref name="holdPeerBytes"/>, every
+    /// byte from the first one another agent sent is held back too until then. Returns <paramref name="position"/> itself
     /// once the complete blob ends there.
     /// </summary>
+    /// <param name="holdPeerBytes">
+    /// For containerd: it keeps what it received of a broken download and resumes it with a Range, so a wrong byte it was
+    /// sent stays in its ingest and fails the commit of every retry. Bytes from the upstream are trusted as they come; bytes
+    /// from another agent only once the blob is verified. Another agent, which verifies what it receives, need not wait.
+    /// </param>
     /// <exception cref="FillFailedException">The fill failed.</exception>
-    public async ValueTask<long> SendableAsync(long position, long? endExclusive, CancellationToken cancellationToken)
+    public async ValueTask<long> SendableAsync(long position, long? endExclusive, CancellationToken cancellationToken, bool holdPeerBytes = false)
     {
         while (true)
         {
-            // Complete before bytes: once complete, the written count read after it is final.
+            // Complete before bytes: once complete, the written count read after it is final. Bytes before the first
+            // peer byte: it is published before the count that includes it.
             var complete = _complete;
             var written = Written;
             var sendable = Math.Min(endExclusive ?? long.MaxValue, written);
             if (!complete)
             {
                 sendable--; // the last byte waits for the digest check
+                if (holdPeerBytes)
+                {
+                    sendable = Math.Min(sendable, Interlocked.Read(ref _firstPeerByte));
+                }
             }
             if (position < sendable || complete)
             {
@@ -152,7 +164,12 @@ public sealed class BlobFill
         return signal.Task.WaitAsync(cancellationToken);
     }
 
-    internal void ReceivedFromPeers(long bytes) => Interlocked.Add(ref _fromPeers, bytes);
+    /// <summary>Bytes from another agent, written from <paramref name="at"/> on and not yet published by <see cref="Advance"/>.</summary>
+    internal void ReceivedFromPeers(long at, long bytes)
+    {
+        Interlocked.CompareExchange(ref _firstPeerByte, at, long.MaxValue);
+        Interlocked.Add(ref _fromPeers, bytes);
+    }
 
     internal void Advance(long written)
     {

@@ -301,12 +301,12 @@ public sealed class BlobFills
                                 return (FillOutcome.SizeMismatch, $"{origin.Name} sent more than the {fill.Size} bytes announced");
                             }
                             Write(file, buffer.Span[..read], written);
-                            written += read;
-                            chain.Received(read);
                             if (origin.Kind == BlobOrigin.PeerKind)
                             {
-                                fill.ReceivedFromPeers(read);
+                                fill.ReceivedFromPeers(written, read);
                             }
+                            written += read;
+                            chain.Received(read);
                             fill.Advance(written);
                             await hasher.AppendAsync(read, _stopping).ConfigureAwait(false);
                             if (fill.Throttle is { } throttle)

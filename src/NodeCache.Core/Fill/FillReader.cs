@@ -14,14 +14,15 @@ public static class FillReader
     /// range goes out only once the fill is complete (verified and in place), so a client never receives a complete-looking body
     /// of bytes the digest does not name. Throws <see cref="FillFailedException"/> when the fill fails.
     /// </summary>
-    public static async Task CopyAsync(BlobFill fill, ByteRange? range, PipeWriter destination, CancellationToken cancellationToken)
+    /// <param name="holdPeerBytes">Send bytes another agent sent only once the blob is verified (<see cref="BlobFill.SendableAsync"/>).</param>
+    public static async Task CopyAsync(BlobFill fill, ByteRange? range, PipeWriter destination, CancellationToken cancellationToken, bool holdPeerBytes = false)
     {
         using var file = fill.OpenRead();
         var position = range?.First ?? 0;
         long? endExclusive = range is { } r ? r.Last + 1 : fill.Size;
         while (endExclusive is null || position < endExclusive)
         {
-            var sendable = await fill.SendableAsync(position, endExclusive, cancellationToken).ConfigureAwait(false);
+            var sendable = await fill.SendableAsync(position, endExclusive, cancellationToken, holdPeerBytes).ConfigureAwait(false);
             if (sendable == position)
             {
                 return; // unknown size: the complete file ended here

@@ -20,8 +20,10 @@ public sealed class PeerFallbackTests
 
         var first = await cluster.Download(asking, layer.Digest, cancellationToken).Completion;
 
-        // The client never gets a whole body of bytes the digest does not name.
-        Assert.False(first.Complete, first.ToString());
+        // The client never gets a whole body of bytes the digest does not name. It is sent none of the peer's bytes before the
+        // blob is verified, so the broken response carries none: its HTTP stack may retry the GET on a new connection, and
+        // then gets the blob from the upstream.
+        Assert.True(!first.Complete || first.BodyDigest == layer.Digest, first.ToString());
         var second = await cluster.Download(asking, layer.Digest, cancellationToken).Completion;
         Assert.True(second.Complete && second.BodyDigest == layer.Digest, $"{second}\n{cluster.Logs()}");
         var metrics = await cluster.MetricsAsync(asking, cancellationToken);
