@@ -12,6 +12,8 @@ public sealed record LinkShape(long BitsPerSecond, TimeSpan Delay)
     /// <summary>1 MB/s, the rate of a peer that is "far slower than expected".</summary>
     public static readonly LinkShape Slow = Megabits(8);
 
+    private const long MinimumBurst = 128 * 1024;
+
     public static LinkShape Megabits(double megabits, TimeSpan? delay = null) =>
         new((long)(megabits * 1_000_000), delay ?? TimeSpan.Zero);
 
@@ -33,8 +35,10 @@ public sealed record LinkShape(long BitsPerSecond, TimeSpan Delay)
             var delay = ((long)Delay.TotalMicroseconds).ToString(CultureInfo.InvariantCulture) + "us";
             return ["qdisc", "replace", "dev", device, "root", "netem", "delay", delay, "rate", rate, "limit", limit];
         }
-        // The bucket must hold at least one timer tick of traffic (HZ may be 100) and one GSO frame, or the rate is not reached.
-        var burst = Math.Max(64 * 1024, BytesPerSecond / 100).ToString(CultureInfo.InvariantCulture);
+        // The bucket must hold at least one timer tick of traffic (HZ may be 100), or the rate is not reached, and more than
+        // the largest GSO frame with its segments' headers counted (about 70 KB): tbf never sends a queued packet longer than
+        // its bucket, so a reshape to a smaller bucket left the frames queued under the old one stuck, and the link dead.
+        var burst = Math.Max(MinimumBurst, BytesPerSecond / 100).ToString(CultureInfo.InvariantCulture);
         return ["qdisc", "replace", "dev", device, "root", "tbf", "rate", rate, "burst", burst, "latency", "50ms"];
     }
 }
