@@ -20,7 +20,7 @@ public static class Rollout
         {
             await node.ForgetAsync(image, cancellationToken);
         }
-        var harborBefore = await cluster.HarborBlobBytesAsync(cancellationToken);
+        var harborBefore = (await cluster.Harbor.RequestsAsync(cancellationToken)).Count;
         var atStart = nodes.ToDictionary(n => n, n => n.Machine.Traffic());
         var clock = Stopwatch.StartNew();
         var pulls = nodes.Select(node => Task.Run(() => PullAsync(node, image, clock, cancellationToken), cancellationToken)).ToList();
@@ -29,8 +29,12 @@ public static class Rollout
             : during(new RolloutScene(cluster, nodes, image, clock, atStart), cancellationToken);
         var outcomes = (await Task.WhenAll(pulls)).Concat(await added).ToList();
         var elapsed = clock.Elapsed;
-        var harbor = await cluster.HarborBlobBytesAsync(cancellationToken) - harborBefore;
-        return new RolloutResult(outcomes, elapsed, harbor, image.Blobs.Sum(b => b.Size));
+        var served = (await cluster.Harbor.RequestsAsync(cancellationToken)).Skip(harborBefore)
+            .Where(r => r.Route == RegistryRoute.Blob && r.Method == "GET" && r.Succeeded)
+            .GroupBy(r => r.Reference!)
+            .ToDictionary(g => g.Key, g => g.Sum(r => r.Written), StringComparer.Ordinal);
+        var perBlob = image.Blobs.Select(b => served.GetValueOrDefault(b.Digest.ToString()) / (double)b.Size).ToList();
+        return new RolloutResult(outcomes, elapsed, served.Values.Sum(), image.Blobs.Sum(b => b.Size), perBlob.Min(), perBlob.Max());
     }
 
     /// <summary>One node's pull from the rollout's start: its end on the rollout's clock, or why it failed.</summary>
@@ -69,8 +73,12 @@ public sealed record RolloutScene(SimulatedCluster Cluster, IReadOnlyList<Cluste
 /// <summary>How one node's pull ended: when, on the rollout's clock, and the pull, or the error that ended it.</summary>
 public sealed record NodeOutcome(ClusterNode Node, TimeSpan FinishedAt, NodePull? Pull, string? Error);
 
-/// <summary>Every node's outcome, the time until the last one finished, and the bytes Harbor sent for blobs meanwhile against the image's.</summary>
-public sealed record RolloutResult(IReadOnlyList<NodeOutcome> Nodes, TimeSpan Elapsed, long HarborBytes, long ImageSize)
+/// <summary>
+/// Every node's outcome, the time until the last one finished, and the bytes Harbor sent for blobs meanwhile against the
+/// image's; <paramref name="LeastServedBlob"/> and <paramref name="MostServedBlob"/> are what Harbor sent of one blob over
+/// its size, for the blob it sent least and most of (1 and 1 when it sent each blob once).
+/// </summary>
+public sealed record RolloutResult(IReadOnlyList<NodeOutcome> Nodes, TimeSpan Elapsed, long HarborBytes, long ImageSize, double LeastServedBlob, double MostServedBlob)
 {
     public int Completed => Nodes.Count(n => n.Pull is not null);
 
