@@ -1,4 +1,5 @@
 using System.Globalization;
+using NodeCache.PerfHarness.Cluster.Faults;
 using NodeCache.PerfHarness.Report;
 using NodeCache.Testing;
 using NodeCache.Testing.Cluster;
@@ -7,7 +8,7 @@ namespace NodeCache.PerfHarness.Cluster;
 
 /// <summary>
 /// A cold rollout on a simulated cluster (<see cref="SimulatedCluster"/>): one node pulling alone, then every node at once
-/// at each cluster size, with peering off and on side by side. Harbor's egress is
+/// at each cluster size, with peering off and on side by side, then the same rollout under each fault. Harbor's egress is
 /// divided by the image size (N without peering, 1 is the goal with it), and each rollout's time is set against one node
 /// pulling alone. Node 1 pulls with containerd through the CRI, the others as containerd does over HTTP, hashing every byte.
 /// </summary>
@@ -19,6 +20,8 @@ internal static class ClusterRollout
     public const string Alone = "one node alone";
     public const string Time = "time until every node holds the image";
     public const string Egress = "Harbor egress / image size";
+    public const string PerBlobLeast = "Harbor bytes of one blob / its size, least-served blob";
+    public const string PerBlobMost = "Harbor bytes of one blob / its size, most-served blob";
     public const string Completed = "nodes that completed";
 
     public static string SizeCase(int nodes) => string.Create(CultureInfo.InvariantCulture, $"N = {nodes}");
@@ -30,7 +33,8 @@ internal static class ClusterRollout
         var options = new ClusterOptions { NodeLink = HarnessSettings.ClusterNodeLink, HarborLink = HarnessSettings.ClusterHarborLink };
         await using var cluster = await SimulatedCluster.StartAsync(options, cancellationToken);
         var sizes = settings.ClusterSizes;
-        var nodes = await cluster.AddNodesAsync(sizes.Max(), withContainerd: 1, cancellationToken);
+        // One machine more than the largest rollout: the node that joins mid-rollout.
+        var nodes = await cluster.AddNodesAsync(sizes.Max() + 1, withContainerd: 1, cancellationToken);
         progress($"cluster {cluster.Network.Subnet}.0/24: Harbor at {cluster.Harbor.BaseUri} ({options.HarborLink}), {nodes.Count} nodes ({options.NodeLink}), "
             + $"API server at {cluster.Api.BaseUri}; peering {(peering ? "available" : "not in this agent (no --peer-listen): peering off only")}");
 
@@ -58,14 +62,52 @@ internal static class ClusterRollout
             }
         }
 
+        if (peering)
+        {
+            await MeasureFaultsAsync(cluster, nodes, sizes[0], image, result, progress, cancellationToken);
+        }
+
         result.Note($"Links: every node {options.NodeLink} each way, Harbor {options.HarborLink} each way (tc tbf{(cluster.Network.DelaysSupported ? " and netem delay" : "; this kernel has no sch_netem, so links have a rate and no delay")}). "
             + $"Image: {image.Layers.Count} layers of gzip'd random bytes, {size / (double)OciImageBuilder.MiB:F0} MiB. Node 1 pulls with containerd through the CRI (and unpacks); the others pull as containerd does over HTTP and hash every blob.");
         result.Note("Each figure is one rollout: the cluster runs every case once, whatever the number of repetitions.");
         if (!peering)
         {
-            result.Note("The agent under test has no peer flags (--peer-listen): only peering off was measured.");
+            result.Note("The agent under test has no peer flags (--peer-listen): only peering off was measured, and no fault (each needs peering).");
         }
         return result;
+    }
+
+    /// <summary>
+    /// The rollout of the first <paramref name="size"/> nodes with peering on, under each fault in turn: how much longer
+    /// it took than without a fault, what Harbor sent, and whether every node completed. The node a fault struck may be
+    /// slower for its own reasons (it was cut off, or killed): the time until every other node holds the image is given too.
+    /// </summary>
+    private static async Task MeasureFaultsAsync(
+        SimulatedCluster cluster, IReadOnlyList<ClusterNode> nodes, int size, BuiltImage image, ScenarioResult result, Action<string> progress, CancellationToken cancellationToken)
+    {
+        var members = nodes.Take(size).ToList();
+        var imageSize = image.Blobs.Sum(b => b.Size);
+        var baseline = result.Find(SizeCase(size), On, Time)?.Median ?? double.NaN;
+        RolloutFault[] faults = [new OwnerKilled(), new CorruptPeer(), new BlackholedPeer(), new SlowPeer(), new NodeJoins(nodes[size])];
+        foreach (var fault in faults)
+        {
+            var @case = $"{SizeCase(size)}, {fault.Name}";
+            var measured = await fault.RunAsync(cluster, members, image, progress, cancellationToken);
+            var rollout = measured.Rollout;
+            Record(result, @case, On, measured, imageSize);
+            result.Add(@case, On, "extra time against no fault", "s", rollout.Elapsed.TotalSeconds - baseline);
+            result.AddRatio(@case, Time, On, Alone, Time, Off, $"{On} / one node alone");
+            result.AddRatio(@case, Time, On, SizeCase(size), Time, On, $"{On} / {On} without the fault");
+            if (fault.Struck is { } struck)
+            {
+                result.Add(@case, On, "time until every other node holds the image", "s", rollout.FinishedWithout(struck).TotalSeconds);
+            }
+            if (fault is CorruptPeer corrupt)
+            {
+                result.Add(@case, On, "blob responses the proxy corrupted", "responses", corrupt.Corrupted);
+            }
+            progress($"{@case}: {measured} ({rollout.Elapsed.TotalSeconds - baseline:+0.0;-0.0} s against no fault)");
+        }
     }
 
     /// <summary>Starts the members' agents (fresh caches), runs one rollout, stops them again.</summary>
@@ -87,6 +129,8 @@ internal static class ClusterRollout
     {
         var rollout = measured.Rollout;
         result.Add(@case, column, Egress, "×", rollout.HarborEgress);
+        result.Add(@case, column, PerBlobLeast, "×", rollout.LeastServedBlob);
+        result.Add(@case, column, PerBlobMost, "×", rollout.MostServedBlob);
         result.Add(@case, column, Time, "s", rollout.Elapsed.TotalSeconds);
         result.Add(@case, column, Completed, "nodes", rollout.Completed);
         result.Add(@case, column, "CPU of the agents / time", "cores", measured.AgentCores);
