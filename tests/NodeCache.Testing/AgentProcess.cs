@@ -153,7 +153,10 @@ public sealed class AgentProcess : IAsyncDisposable
     public void Kill() => _process.Kill();
 
     /// <summary>Stops the agent if it still runs, then starts it again with the same arguments, port and cache, and waits until it is ready.</summary>
-    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    public Task RestartAsync(CancellationToken cancellationToken = default) => RestartAsync(null, cancellationToken);
+
+    /// <summary>As <see cref="RestartAsync(CancellationToken)"/>, the agent given <paramref name="readyTimeout"/> (30 s when null) to be ready.</summary>
+    public async Task RestartAsync(TimeSpan? readyTimeout, CancellationToken cancellationToken = default)
     {
         if (!_process.HasExited)
         {
@@ -161,7 +164,7 @@ public sealed class AgentProcess : IAsyncDisposable
         }
         await _process.DisposeAsync();
         Run();
-        await WaitReadyAsync(cancellationToken: cancellationToken);
+        await WaitReadyAsync(readyTimeout, cancellationToken);
     }
 
     /// <summary>A handler for clients of this agent: one whose connections start in the agent's namespace when it runs in one.</summary>

@@ -179,7 +179,7 @@ public sealed class PeerFaultTests(PeerClusterFixture fixture, ITestOutputHelper
         var layer = image.Layers[0];
         var staller = fixture.Ranked(layer.Digest)[0];
         var others = fixture.Nodes.Where(n => n != staller).ToList();
-        var reached = layer.Size / 4;
+        var reached = layer.Size / 8;
         await staller.StopAgentAsync();
         var address = await Cluster.Network.AddHostAddressAsync();
         await using var proxy = await FaultProxy.StartAsync(staller.PeerUrl, new IPEndPoint(address, SimulatedCluster.PeerPort), timeout.Token);
@@ -189,7 +189,7 @@ public sealed class PeerFaultTests(PeerClusterFixture fixture, ITestOutputHelper
             await Cluster.StartAgentsAsync([staller], PeeringMode.Service, timeout.Token);
             await fixture.SettleAsync(timeout.Token);
             var stalledBefore = await PeerClusterFixture.SumMetricAsync(others, PeerMetrics.Fallbacks, ("reason", "stalled"));
-            // Every answer the owner sends stops a quarter of the way into the body and stays stopped.
+            // Every answer the owner sends stops an eighth of the way into the body and stays stopped.
             var held = proxy.HoldAt(reached);
             var mark = await fixture.HarborMarkAsync();
             fixture.Disturbed();

@@ -14,6 +14,10 @@ namespace NodeCache.Testing.Cluster;
 /// </summary>
 public sealed class ClusterNode : IAsyncDisposable
 {
+    // Twenty agents starting at once on two cores, or five restarting while other work shares them, take a while to
+    // compile their first requests.
+    private static readonly TimeSpan AgentReadyLimit = TimeSpan.FromMinutes(2);
+
     private readonly SimulatedCluster _cluster;
     private ReadinessProbe? _probe;
 
@@ -70,8 +74,7 @@ public sealed class ClusterNode : IAsyncDisposable
         // The pod exists and is not ready yet: its endpoint is listed, not ready, as the controller lists a starting pod.
         _cluster.Endpoints.Set(Endpoint(ready: false));
         _probe = new ReadinessProbe(Machine, AgentProcess.NodePort, _cluster.Options.ProbePeriod, _cluster.Options.ProbeFailureThreshold, ready => _cluster.Endpoints.Set(Endpoint(ready)));
-        // Twenty agents starting at once on two cores take a while to compile their first requests.
-        await Agent.WaitReadyAsync(TimeSpan.FromMinutes(2), cancellationToken);
+        await Agent.WaitReadyAsync(AgentReadyLimit, cancellationToken);
     }
 
     /// <summary>Waits until the node's endpoint is ready, as other agents will then see it.</summary>
@@ -87,7 +90,7 @@ public sealed class ClusterNode : IAsyncDisposable
 
     /// <summary>Starts the agent again with the same arguments and cache, as the kubelet restarts a container that died.</summary>
     public async Task RestartAgentAsync(CancellationToken cancellationToken = default) =>
-        await (Agent ?? throw new InvalidOperationException($"{Name} has no agent")).RestartAsync(cancellationToken);
+        await (Agent ?? throw new InvalidOperationException($"{Name} has no agent")).RestartAsync(AgentReadyLimit, cancellationToken);
 
     /// <summary>Stops the agent and its probe, and removes its endpoint, as when the pod is deleted.</summary>
     public async Task StopAgentAsync()
