@@ -120,6 +120,20 @@ public sealed class ListingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_tag_list_asked_again_within_the_tag_ttl_is_answered_without_asking_the_upstream()
+    {
+        await using var agent = await StartAgentAsync(_proxy.BaseUri, "--tag-ttl", "10m");
+        var listed = new Uri(agent.BaseUri, $"/v2/{_image.Repository}/tags/list?ns={Harbor}");
+
+        using var first = await _http.GetAsync(listed);
+        using var second = await _http.GetAsync(listed);
+
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
+        Assert.Single(_proxy.Requests(), r => r.PathAndQuery.Contains("/tags/list", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_last_known_tag_list_is_served_while_the_upstream_fails_and_one_never_listed_is_503()
     {
         await using var agent = await StartAgentAsync(_proxy.BaseUri, "--tag-ttl", "0s");
