@@ -6,6 +6,7 @@ using NodeCache.Agent.Peers;
 using NodeCache.Agent.Registry;
 using NodeCache.Fill;
 using NodeCache.Mirror;
+using NodeCache.Peers;
 using NodeCache.Pulls;
 using NodeCache.Store.Blobs;
 using NodeCache.Store.Index;
@@ -139,6 +140,8 @@ _ = app.Services.GetRequiredService<MeterProvider>();
 string[] configuredRegistries = [.. rules.Registries.Where(r => r != UpstreamRules.DefaultRegistry)];
 app.Services.GetRequiredService<MirrorMetrics>().ExportKnownSeries(configuredRegistries);
 app.Services.GetRequiredService<PullMetrics>().ExportKnownSeries(configuredRegistries);
+// Registered with peering on only: without it no peer series is exported at all.
+app.Services.GetService<PeerMetrics>()?.ExportKnownSeries();
 
 app.UseMetricsListener(options);
 app.UsePeerListener(options);

@@ -1,8 +1,8 @@
 using NodeCache.DashboardPicture;
 using NodeCache.Testing.Prometheus;
 
-// Real peers on loopback: the registry standing in for Harbor, the agent mirroring it, containerd pulling through it, and
-// Prometheus scraping the agent. Each panel of the chart's dashboard is then drawn from Prometheus' answer to its queries.
+// Real peers on loopback: the registry standing in for Harbor, two agents mirroring it with peering on, containerd pulling
+// through them, and Prometheus scraping both. Each panel of the chart's dashboard is then drawn from Prometheus' answer to its queries.
 var output = args.Length > 0 ? args[0] : "docs/dashboard.svg";
 await using var pulls = await ScrapedPulls.RunAsync(TimeSpan.FromSeconds(5), Console.WriteLine);
 var dashboard = GrafanaDashboard.Load(GrafanaDashboard.ChartDashboardPath);
@@ -30,7 +30,7 @@ foreach (var panel in dashboard.Panels)
 
 var seconds = (pulls.Finished - start).TotalSeconds;
 var svg = DashboardSvg.Render(pictures, seconds,
-    $"Prometheus' answers to the dashboard's queries: a real nodecache-agent scraped every second during containerd pulls of 3 images ({seconds:0} s)");
+    $"Prometheus' answers to the dashboard's queries: two real nodecache-agents scraped every second during containerd pulls of 3 images through node-a, then of the first through node-b from node-a ({seconds:0} s)");
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
 await File.WriteAllTextAsync(output, svg);
 Console.WriteLine($"wrote {output}");

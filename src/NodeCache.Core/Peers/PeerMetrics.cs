@@ -10,6 +10,11 @@ namespace NodeCache.Peers;
 /// </summary>
 public sealed class PeerMetrics : IDisposable
 {
+    // The label values that are known before anything happens (see ExportKnownSeries).
+    private static readonly string[] RequestResults = ["served", "redirected", "not_found", "denied", "refused", "unreachable", "stalled", "failed"];
+    private static readonly string[] AnswerResults = ["served", "redirected", "not_found", "denied", "unauthorized", "bad_request", "failed"];
+    private static readonly string[] FallbackReasons = [.. Enum.GetValues<FallbackReason>().Select(Label)];
+
     private readonly Meter _meter;
     private readonly Counter<long> _requests;
     private readonly Counter<long> _answers;
@@ -21,9 +26,9 @@ public sealed class PeerMetrics : IDisposable
     public PeerMetrics(IMeterFactory? meterFactory = null)
     {
         _meter = meterFactory?.Create(MirrorMetrics.MeterName) ?? new Meter(MirrorMetrics.MeterName);
-        _requests = _meter.CreateCounter<long>("nodecache_peer_requests", description: "Requests this agent sent to other agents (blobs; manifests while the upstream is down), by result (served, redirected, not_found, denied, refused, unreachable, stalled, failed).");
-        _answers = _meter.CreateCounter<long>("nodecache_peer_answers", description: "Peer API requests this agent answered, by result (served, redirected, not_found, denied, unauthorized, bad_request, failed).");
-        _fallbacks = _meter.CreateCounter<long>("nodecache_peer_fallbacks", description: "Fills that left a peer for the next origin, by reason (unreachable, not_found, refused, failed, stalled, slow, wrong_bytes).");
+        _requests = _meter.CreateCounter<long>("nodecache_peer_requests", description: $"Requests this agent sent to other agents (blobs; manifests while the upstream is down), by result ({string.Join(", ", RequestResults)}).");
+        _answers = _meter.CreateCounter<long>("nodecache_peer_answers", description: $"Peer API requests this agent answered, by result ({string.Join(", ", AnswerResults)}).");
+        _fallbacks = _meter.CreateCounter<long>("nodecache_peer_fallbacks", description: $"Fills that left a peer for the next origin, by reason ({string.Join(", ", FallbackReasons)}).");
         _receivedBytes = _meter.CreateCounter<long>("nodecache_peer_received_bytes", "By", "Blob bytes fills received from other agents.");
         _sentBytes = _meter.CreateCounter<long>("nodecache_peer_sent_bytes", "By", "Blob bytes this agent sent to other agents.");
         _uploads = _meter.CreateUpDownCounter<long>("nodecache_peer_uploads_in_flight", description: "Blob responses to other agents in progress.");
@@ -32,6 +37,30 @@ public sealed class PeerMetrics : IDisposable
     /// <summary>Observes the members as membership knows them now, by state (ready, not_ready, avoided).</summary>
     public void ObserveMembers(Func<IEnumerable<Measurement<long>>> observe) =>
         _meter.CreateObservableGauge("nodecache_peer_members", observe, description: "The cluster's agents as this agent knows them, this one included, by state (ready, not_ready, avoided).");
+
+    /// <summary>
+    /// Exports at 0 the requests and answers by every result, the fall-backs by every reason, the bytes both ways and the
+    /// uploads in flight, so that the first of each after a start shows in rate() and increase() (see
+    /// <see cref="MirrorMetrics.ExportKnownSeries"/>). Call it once the exporter listens.
+    /// </summary>
+    public void ExportKnownSeries()
+    {
+        foreach (var result in RequestResults)
+        {
+            _requests.Add(0, new KeyValuePair<string, object?>("result", result));
+        }
+        foreach (var result in AnswerResults)
+        {
+            _answers.Add(0, new KeyValuePair<string, object?>("result", result));
+        }
+        foreach (var reason in FallbackReasons)
+        {
+            _fallbacks.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
+        _receivedBytes.Add(0);
+        _sentBytes.Add(0);
+        _uploads.Add(0);
+    }
 
     public void Request(string result) => _requests.Add(1, new KeyValuePair<string, object?>("result", result));
 

@@ -268,7 +268,7 @@ public sealed class ChartOperationEveryOptionTests(EveryOptionRender render) : I
         var dashboard = JsonDocument.Parse(map["data"]["nodecache.json"].Text).RootElement;
         Assert.Equal("NodeCache", dashboard.GetProperty("title").GetString());
         var panels = dashboard.GetProperty("panels").EnumerateArray().ToList();
-        Assert.Equal(10, panels.Count);
+        Assert.Equal(11, panels.Count);
         Assert.All(panels, p => Assert.All(p.GetProperty("targets").EnumerateArray(), t => Assert.Contains("nodecache_", t.GetProperty("expr").GetString(), StringComparison.Ordinal)));
         Assert.Equal(File.ReadAllText(Path.Combine(Helm.Chart("nodecache"), "dashboards", "nodecache.json")).TrimEnd(), map["data"]["nodecache.json"].Text.TrimEnd());
     }

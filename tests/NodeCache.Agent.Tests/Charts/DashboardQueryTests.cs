@@ -4,9 +4,9 @@ using NodeCache.Testing.Prometheus;
 namespace NodeCache.Agent.Tests.Charts;
 
 /// <summary>
-/// The chart's Grafana dashboard against a real Prometheus that scraped a real agent during cold and warm containerd
-/// pulls: every panel's queries are sent as Grafana sends them (variables expanded, over the pulls' time range) and
-/// must come back with data.
+/// The chart's Grafana dashboard against a real Prometheus that scraped two real agents with peering on during cold and
+/// warm containerd pulls, the last one through the second agent from the first: every panel's queries are sent as
+/// Grafana sends them (variables expanded, over the pulls' time range) and must come back with data.
 /// </summary>
 public sealed class DashboardQueryTests(ScrapedPullsFixture fixture) : IClassFixture<ScrapedPullsFixture>
 {
@@ -25,7 +25,8 @@ public sealed class DashboardQueryTests(ScrapedPullsFixture fixture) : IClassFix
         var panel = Dashboard.Panels.Single(p => p.Title == title);
         Assert.NotEmpty(panel.Queries);
 
-        // "All" sends the variable's allValue; one node sends its name.
+        // "All" sends the variable's allValue; one node sends its name. (node-b's single pull is the first event of its
+        // histograms, which have no rate() for it: the peer panel's test reads node-b.)
         foreach (var node in new[] { ".*", ScrapedPulls.NodeName })
         {
             foreach (var query in panel.Queries)
@@ -39,20 +40,20 @@ public sealed class DashboardQueryTests(ScrapedPullsFixture fixture) : IClassFix
     }
 
     [Fact]
-    public async Task The_node_variable_lists_the_scraped_node_and_a_query_for_another_node_is_empty()
+    public async Task The_node_variable_lists_the_scraped_nodes_and_a_query_for_another_node_is_empty()
     {
         var variable = Assert.Single(Dashboard.Variables, v => v.Name == "node");
         var (match, label) = GrafanaDashboard.LabelValuesQuery(variable.Query) ?? throw new InvalidOperationException($"not a label_values() query: {variable.Query}");
 
         var nodes = await Pulls.Prometheus.Api.LabelValuesAsync(label, match);
 
-        Assert.Equal([ScrapedPulls.NodeName], nodes);
+        Assert.Equal([ScrapedPulls.NodeName, ScrapedPulls.PeerNodeName], nodes);
         var pulls = Dashboard.Panels.Single(p => p.Title == "Image pulls by source").Queries[0];
-        Assert.Empty(await QueryAsync(pulls, "node-b"));
+        Assert.Empty(await QueryAsync(pulls, "node-c"));
     }
 
     [Fact]
-    public async Task The_panels_show_the_cold_pulls_from_upstream_and_the_warm_pulls_from_the_cache()
+    public async Task The_panels_show_the_cold_pulls_from_upstream_the_warm_pulls_from_the_cache_and_the_pull_from_a_peer()
     {
         var pulls = await LegendsAsync("Image pulls by source");
         var served = await LegendsAsync("Bytes served by source");
@@ -62,9 +63,27 @@ public sealed class DashboardQueryTests(ScrapedPullsFixture fixture) : IClassFix
         Assert.Contains("cache", pulls);
         Assert.Contains("upstream", served);
         Assert.Contains("cache", served);
+        Assert.Contains("peer", served);
         // The warm pulls are all hits for a moment; the ratio is a fraction (percentunit), never a percentage.
         var peak = hitRatio.SelectMany(s => s.Samples).Where(s => double.IsFinite(s.Value)).Max(s => s.Value);
         Assert.InRange(peak, 0.5, 1);
+    }
+
+    [Fact]
+    public async Task The_peer_panel_shows_node_b_taking_its_pull_from_node_a_and_nothing_from_harbor()
+    {
+        const string Title = "Harbor egress against peer traffic";
+
+        var nodeB = await PeaksAsync(Title, ScrapedPulls.PeerNodeName);
+        var cluster = await PeaksAsync(Title, ".*");
+
+        // Each line's highest point over the pulls, in bytes per second; NaN for a line the panel did not draw.
+        Assert.True(nodeB.GetValueOrDefault("from other agents", double.NaN) > 0, Describe(nodeB));
+        Assert.Equal(0, nodeB.GetValueOrDefault("from Harbor (upstream)", double.NaN));
+        Assert.Equal(0, nodeB.GetValueOrDefault($"{ScrapedPulls.PeerNodeName} sent to other agents", double.NaN));
+        Assert.True(cluster.GetValueOrDefault("from Harbor (upstream)", double.NaN) > 0, Describe(cluster));
+        Assert.True(cluster.GetValueOrDefault($"{ScrapedPulls.NodeName} sent to other agents", double.NaN) > 0, Describe(cluster));
+        Assert.Equal(0, cluster.GetValueOrDefault($"{ScrapedPulls.PeerNodeName} sent to other agents", double.NaN));
     }
 
     [Fact]
@@ -95,6 +114,22 @@ public sealed class DashboardQueryTests(ScrapedPullsFixture fixture) : IClassFix
         Assert.True(check.Succeeded, $"{check.Stdout}{check.Stderr}\n--- /metrics\n{exposition}");
         Assert.Contains("nodecache_image_pull_duration_seconds_bucket", exposition, StringComparison.Ordinal);
     }
+
+    // Each legend's highest finite value over the pulls.
+    private async Task<Dictionary<string, double>> PeaksAsync(string title, string node)
+    {
+        var peaks = new Dictionary<string, double>();
+        foreach (var query in Dashboard.Panels.Single(p => p.Title == title).Queries)
+        {
+            foreach (var series in await QueryAsync(query, node))
+            {
+                peaks[query.Legend(series.Labels)] = series.Samples.Where(s => double.IsFinite(s.Value)).Select(s => s.Value).DefaultIfEmpty(double.NaN).Max();
+            }
+        }
+        return peaks;
+    }
+
+    private static string Describe(Dictionary<string, double> peaks) => string.Join("; ", peaks.Select(p => $"{p.Key}: {p.Value}"));
 
     private async Task<IReadOnlyList<string>> LegendsAsync(string title)
     {

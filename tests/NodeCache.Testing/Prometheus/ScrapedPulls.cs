@@ -1,24 +1,34 @@
+using NodeCache.Peers;
+
 namespace NodeCache.Testing.Prometheus;
 
 /// <summary>One step of <see cref="ScrapedPulls"/>: what it did, and when it started and ended.</summary>
 public sealed record PullStep(string Name, DateTimeOffset Start, DateTimeOffset End);
 
 /// <summary>
-/// Real containerd pulls through a real agent while a real Prometheus scrapes the agent's metrics address every second,
-/// labelled with a node name as the chart's ServiceMonitor does: cold and warm pulls of one image, a cold pull of
-/// another, warm pulls of both at once, and a pull after <c>nodecache prewarm</c>, with quiet pauses between them.
+/// Real containerd pulls through two real agents with peering on while a real Prometheus scrapes each agent's metrics
+/// address every second, labelled with a node name as the chart's ServiceMonitor does. Through node-a: cold and warm
+/// pulls of one image, a cold pull of another, warm pulls of both at once, and a pull after <c>nodecache prewarm</c>;
+/// then through node-b, the first image again, every blob of which it takes from node-a; with quiet pauses between them.
 /// Prometheus keeps running afterwards, for the dashboard's queries over <see cref="Started"/>..<see cref="Finished"/>.
 /// </summary>
 public sealed class ScrapedPulls : IAsyncDisposable
 {
-    /// <summary>The <c>node</c> label every scraped series carries.</summary>
+    /// <summary>The <c>node</c> label of the agent the pulls go through first, <see cref="Agent"/>.</summary>
     public const string NodeName = "node-a";
+
+    /// <summary>The <c>node</c> label of the second agent, <see cref="PeerAgent"/>, whose one pull takes its blobs from node-a.</summary>
+    public const string PeerNodeName = "node-b";
+
+    /// <summary>The shared secret of the two agents' peer APIs.</summary>
+    public const string PeerSecret = "peer-secret-of-the-scraped-nodes";
 
     /// <summary>The registry the images are pulled from (the agent's one upstream rule).</summary>
     public const string Harbor = "harbor.test";
 
     private readonly List<IAsyncDisposable> _owned = [];
     private readonly List<PullStep> _steps = [];
+    private readonly TempFolder _folder = TempFolder.Create("scraped-pulls");
 
     private readonly Action<string> _progress;
 
@@ -26,9 +36,13 @@ public sealed class ScrapedPulls : IAsyncDisposable
 
     public PrometheusProcess Prometheus { get; private set; } = null!;
 
+    /// <summary>node-a's agent.</summary>
     public AgentProcess Agent { get; private set; } = null!;
 
-    /// <summary>The agent's metrics-only address (<c>--metrics-listen</c>), which Prometheus scrapes.</summary>
+    /// <summary>node-b's agent.</summary>
+    public AgentProcess PeerAgent { get; private set; } = null!;
+
+    /// <summary>node-a's metrics-only address (<c>--metrics-listen</c>), which Prometheus scrapes.</summary>
     public Uri MetricsUri { get; private set; } = null!;
 
     public DateTimeOffset Started { get; private set; }
@@ -63,6 +77,7 @@ public sealed class ScrapedPulls : IAsyncDisposable
             await _owned[i].DisposeAsync();
         }
         _owned.Clear();
+        _folder.Dispose();
     }
 
     private async Task StepAsync(string name, Func<Task> step)
@@ -91,14 +106,33 @@ public sealed class ScrapedPulls : IAsyncDisposable
         {
             await OciPusher.For(registry).PushAsync(image, cancellationToken);
         }
+        var tokenFile = _folder.Combine("peer-token");
+        await File.WriteAllTextAsync(tokenFile, PeerSecret + "\n", cancellationToken);
+        // node-a lists only itself, as an agent whose membership has not yet seen node-b join, so its own pulls never go
+        // through node-b; node-b lists both, and a port that makes node-a the owner of every blob of team/app, so that its
+        // pull of that image takes all of it from node-a and nothing from Harbor.
+        var peerPort = LoopbackPort.Next();
+        var peerUrl = $"http://127.0.0.1:{peerPort}";
+        var peerPortB = LoopbackPort.Next();
+        while (app.Blobs.Any(blob => PeerOwnership.Score($"http://127.0.0.1:{peerPortB}", blob.Digest) > PeerOwnership.Score(peerUrl, blob.Digest)))
+        {
+            peerPortB = LoopbackPort.Next();
+        }
         var metricsPort = LoopbackPort.Next();
+        var metricsPortB = LoopbackPort.Next();
         MetricsUri = new Uri($"http://127.0.0.1:{metricsPort}/");
-        Agent = Own(await AgentProcess.StartAsync(
-            [.. AgentProcess.Upstream(Harbor, registry.BaseUri), "--metrics-listen", $"127.0.0.1:{metricsPort}"], cancellationToken: cancellationToken));
+        Agent = Own(await StartNodeAsync(metricsPort, peerPort, peerUrl));
+        // A starved agent on this shared machine can miss the default connect timeout (250 ms) or leave a gap in a stream
+        // longer than the default stall timeout (2 s), and go to Harbor instead.
+        PeerAgent = Own(await StartNodeAsync(
+            metricsPortB, peerPortB, $"{peerUrl},http://127.0.0.1:{peerPortB}", "--peer-connect-timeout", "1s", "--peer-stall-timeout", "10s"));
         var containerd = Own(await ContainerdProcess.StartAsync(cancellationToken: cancellationToken));
         containerd.WriteHosts(Harbor, registry.BaseUri.ToString().TrimEnd('/'), Agent.BaseUri.ToString().TrimEnd('/'));
         Prometheus = Own(await PrometheusProcess.StartAsync(
-            [new ScrapeTarget("nodecache", $"127.0.0.1:{metricsPort}", new Dictionary<string, string> { ["node"] = NodeName })],
+            [
+                new ScrapeTarget("nodecache", $"127.0.0.1:{metricsPort}", new Dictionary<string, string> { ["node"] = NodeName }),
+                new ScrapeTarget("nodecache", $"127.0.0.1:{metricsPortB}", new Dictionary<string, string> { ["node"] = PeerNodeName }),
+            ],
             TimeSpan.FromSeconds(1), cancellationToken));
 
         Started = DateTimeOffset.UtcNow;
@@ -122,9 +156,20 @@ public sealed class ScrapedPulls : IAsyncDisposable
             (await NodeCacheCli.RunAsync(Agent, "prewarm", batch.Reference(Harbor))).EnsureSucceeded("nodecache prewarm");
             await containerd.PullAsync(batch.Reference(Harbor), cancellationToken: cancellationToken);
         });
+        await Task.Delay(pause, cancellationToken);
+        await containerd.RemoveImageAsync(app.Reference(Harbor), cancellationToken: cancellationToken);
+        containerd.WriteHosts(Harbor, registry.BaseUri.ToString().TrimEnd('/'), PeerAgent.BaseUri.ToString().TrimEnd('/'));
+        await StepAsync("pull of team/app through node-b, its blobs from node-a", () => containerd.PullAsync(app.Reference(Harbor), cancellationToken: cancellationToken));
         await Task.Delay(pause * 2, cancellationToken);
         Finished = DateTimeOffset.UtcNow;
         // Whatever the agent counted by now is in the TSDB once a scrape has started after it.
         await Prometheus.WaitForScrapeAfterAsync(Finished, TimeSpan.FromSeconds(30), cancellationToken);
+
+        Task<AgentProcess> StartNodeAsync(int metrics, int peer, string peers, params string[] extra) => AgentProcess.StartAsync(
+            [
+                .. AgentProcess.Upstream(Harbor, registry.BaseUri), "--metrics-listen", $"127.0.0.1:{metrics}",
+                "--peer-listen", $"127.0.0.1:{peer}", "--peers", peers, "--peer-token-file", tokenFile, .. extra,
+            ],
+            cancellationToken: cancellationToken);
     }
 }

@@ -1,0 +1,116 @@
+using System.Text.RegularExpressions;
+using NodeCache.Testing;
+using NodeCache.Testing.Prometheus;
+
+namespace NodeCache.Agent.Tests.Peers;
+
+/// <summary>
+/// What a Prometheus scraping a freshly started agent sees of sharing: with peering on, every peer series at 0 before
+/// anything was asked of a peer, so that the first request, fall-back or byte shows in rate() and increase(); with
+/// peering off, no peer series at all.
+/// </summary>
+public sealed partial class FreshPeerSeriesTests
+{
+    [Fact]
+    public async Task With_peering_on_every_result_reason_byte_count_and_upload_is_exported_at_zero_before_any_pull()
+    {
+        var metrics = await FreshPeeringAgentMetricsAsync();
+
+        Assert.Equal(
+            ["denied", "failed", "not_found", "redirected", "refused", "served", "stalled", "unreachable"],
+            Labels(metrics, PeerMetrics.Requests, "result"));
+        Assert.Equal(
+            ["bad_request", "denied", "failed", "not_found", "redirected", "served", "unauthorized"],
+            Labels(metrics, PeerMetrics.Answers, "result"));
+        Assert.Equal(
+            ["failed", "not_found", "refused", "slow", "stalled", "unreachable", "wrong_bytes"],
+            Labels(metrics, PeerMetrics.Fallbacks, "reason"));
+        foreach (var name in new[] { PeerMetrics.Requests, PeerMetrics.Answers, PeerMetrics.Fallbacks, PeerMetrics.ReceivedBytes, PeerMetrics.SentBytes, PeerMetrics.UploadsInFlight })
+        {
+            Assert.NotEmpty(metrics.Series(name));
+            Assert.All(metrics.Series(name), s => Assert.True(s.Value == 0, $"{name} {string.Join(",", s.Labels)} is {s.Value}"));
+        }
+        // The one member is the agent itself.
+        Assert.Equal(1, metrics.Value(PeerMetrics.Members, AgentMetrics.Labels(("state", "ready"))));
+        Assert.Equal(0, metrics.Value(PeerMetrics.Members, AgentMetrics.Labels(("state", "not_ready"))));
+        Assert.Equal(0, metrics.Value(PeerMetrics.Members, AgentMetrics.Labels(("state", "avoided"))));
+        Assert.Equal(0, metrics.Value("nodecache_served_bytes_total", AgentMetrics.Labels(("source", "peer"))));
+        // The peer panel and any alert on sharing find their series from the first scrape on.
+        var queried = QueriedPeerSeries();
+        Assert.NotEmpty(queried);
+        Assert.All(queried, name => Assert.Contains("\n" + name, metrics.Text, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Every_result_the_peer_code_counts_is_one_of_those_exported_at_zero()
+    {
+        var metrics = await FreshPeeringAgentMetricsAsync();
+        var src = Path.Combine(Helm.RepositoryRoot, "src");
+        var code = string.Concat(
+            new[] { Path.Combine(src, "NodeCache.Core", "Peers"), Path.Combine(src, "NodeCache.Agent", "Peers") }
+                .SelectMany(peers => Directory.EnumerateFiles(peers, "*.cs"))
+                .Select(File.ReadAllText));
+
+        // metrics.Request("served"), metrics.Answer(status < 400 ? "served" : "failed"): every literal among the arguments.
+        var counted = CountCall().Matches(code)
+            .SelectMany(call => Literal().Matches(call.Groups["arguments"].Value).Select(literal => (Call: call.Groups["call"].Value, Result: literal.Groups[1].Value)))
+            .Distinct()
+            .ToList();
+
+        Assert.Contains(counted, c => c.Call == "Request");
+        Assert.Contains(counted, c => c.Call == "Answer");
+        var exported = new Dictionary<string, IReadOnlyList<string>>
+        {
+            ["Request"] = Labels(metrics, PeerMetrics.Requests, "result"),
+            ["Answer"] = Labels(metrics, PeerMetrics.Answers, "result"),
+        };
+        Assert.All(counted, c => Assert.True(exported[c.Call].Contains(c.Result), $"metrics.{c.Call}(\"{c.Result}\") is counted but not exported at 0"));
+    }
+
+    [Fact]
+    public async Task With_peering_off_no_peer_series_is_exported_and_the_bytes_served_from_peers_stay_at_zero()
+    {
+        await using var agent = await AgentProcess.StartAsync([]);
+        using var http = new HttpClient();
+
+        var metrics = await AgentMetrics.ReadAsync(http, agent.BaseUri, CancellationToken.None);
+
+        Assert.DoesNotContain("nodecache_peer_", metrics.Text, StringComparison.Ordinal);
+        // Bytes served by source keeps its peer line, so that the dashboard's panel reads the same with and without peering.
+        Assert.Equal(0, Assert.Single(metrics.Series("nodecache_served_bytes_total"), s => s.Labels["source"] == "peer").Value);
+    }
+
+    // The first scrape of an agent in a cluster of one: the static list holds the agent's own peer URL, which is all a
+    // member needs to be.
+    private static async Task<AgentMetrics> FreshPeeringAgentMetricsAsync()
+    {
+        using var folder = TempFolder.Create("fresh-peer-series");
+        var tokenFile = folder.Combine("peer-token");
+        await File.WriteAllTextAsync(tokenFile, PeerCluster.Secret + "\n");
+        var port = LoopbackPort.Next();
+        await using var agent = await AgentProcess.StartAsync(
+            ["--peer-listen", $"127.0.0.1:{port}", "--peers", $"http://127.0.0.1:{port}", "--peer-token-file", tokenFile]);
+        using var http = new HttpClient();
+        return await AgentMetrics.ReadAsync(http, agent.BaseUri, CancellationToken.None);
+    }
+
+    private static List<string> Labels(AgentMetrics metrics, string name, string label) =>
+        [.. metrics.Series(name).Select(s => s.Labels[label]).Order(StringComparer.Ordinal)];
+
+    // The peer series the chart's dashboard and alerts query.
+    private static List<string> QueriedPeerSeries()
+    {
+        var chart = Helm.Chart("nodecache");
+        var text = File.ReadAllText(GrafanaDashboard.ChartDashboardPath) + File.ReadAllText(Path.Combine(chart, "templates", "prometheusrule.yaml"));
+        return [.. PeerSeries().Matches(text).Select(m => m.Value).Distinct()];
+    }
+
+    [GeneratedRegex(@"\bmetrics\.(?<call>Request|Answer)\((?<arguments>[^;]*)\);")]
+    private static partial Regex CountCall();
+
+    [GeneratedRegex(@"""([a-z_]+)""")]
+    private static partial Regex Literal();
+
+    [GeneratedRegex(@"nodecache_peer_[a-z_]+")]
+    private static partial Regex PeerSeries();
+}
