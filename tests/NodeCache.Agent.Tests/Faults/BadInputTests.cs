@@ -64,7 +64,7 @@ public sealed class BadInputTests(FaultTable table, ITestOutputHelper output)
         Assert.True(cut, "a client sending one byte a second was never cut off");
         Assert.Empty(created);
         Assert.False(scenario.Agent.HasExited);
-        Assert.True((await scenario.Download(scenario.Layer.Digest, cancellationToken: cancellationToken).Completion).Complete);
+        await scenario.WarmAsync(scenario.Layer, cancellationToken);
     }
 
     private static async Task<int> StatusOfAsync(MirrorScenario scenario, string request, CancellationToken cancellationToken)

@@ -57,8 +57,7 @@ public sealed class CrashAndIntegrityTests(FaultTable table, ITestOutputHelper o
         var layers = scenario.Image.Layers;
         foreach (var layer in layers)
         {
-            Assert.True((await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion).Complete);
-            await scenario.WaitIndexedAsync(layer.Digest, cancellationToken);
+            await scenario.WarmAsync(layer, cancellationToken);
         }
         // One of the two files is damaged while the agent is down: recovery must refuse it, not index it.
         scenario.Agent.Kill();
@@ -90,8 +89,7 @@ public sealed class CrashAndIntegrityTests(FaultTable table, ITestOutputHelper o
         await using var scenario = await MirrorScenario.StartAsync(
             "library/rotten", [LayerSize], seed: 932, throughProxy: true, ["--scrub-interval", "1s", "--scrub-rate", "64MiB"], null, cancellationToken);
         var layer = scenario.Layer;
-        Assert.True((await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion).Complete);
-        await scenario.WaitIndexedAsync(layer.Digest, cancellationToken);
+        await scenario.WarmAsync(layer, cancellationToken);
 
         FlipMiddleByte(scenario.CachedPath(layer.Digest));
         var corrupt = await scenario.WaitForMetricAsync("nodecache_scrub_corrupt_blobs_total", AgentMetrics.Labels(), value => value >= 1, cancellationToken, TimeSpan.FromSeconds(30));
@@ -117,8 +115,7 @@ public sealed class CrashAndIntegrityTests(FaultTable table, ITestOutputHelper o
         var cancellationToken = timeout.Token;
         await using var scenario = await MirrorScenario.StartAsync("library/shrunk", [LayerSize], seed: 933, throughProxy: true, cancellationToken);
         var layer = scenario.Layer;
-        Assert.True((await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion).Complete);
-        await scenario.WaitIndexedAsync(layer.Digest, cancellationToken);
+        await scenario.WarmAsync(layer, cancellationToken);
         // Shared, as damage from outside the agent would be: the agent may still hold the file open to flush it.
         using (var file = new FileStream(scenario.CachedPath(layer.Digest), FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
         {

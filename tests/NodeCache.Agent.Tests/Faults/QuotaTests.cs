@@ -22,12 +22,12 @@ public sealed class QuotaTests(FaultTable table, ITestOutputHelper output)
         var layers = scenario.Image.Layers;
         foreach (var layer in layers.Take(4))
         {
-            Assert.True((await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion).Complete);
+            await scenario.WarmAsync(layer, cancellationToken);
         }
         // Layer 0 is used again: it is now more recent than layers 1, 2 and 3, which must go first.
         await Task.Delay(50, cancellationToken);
-        Assert.True((await scenario.Download(layers[0].Digest, cancellationToken: cancellationToken).Completion).Complete);
-        Assert.True((await scenario.Download(layers[4].Digest, cancellationToken: cancellationToken).Completion).Complete);
+        await scenario.WarmAsync(layers[0], cancellationToken);
+        await scenario.WarmAsync(layers[4], cancellationToken);
 
         var evictions = await scenario.WaitForMetricAsync("nodecache_evictions_total", AgentMetrics.Labels(), value => value >= 1, cancellationToken);
         var metrics = await scenario.MetricsAsync(cancellationToken);

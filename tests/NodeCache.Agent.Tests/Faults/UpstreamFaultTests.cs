@@ -24,7 +24,7 @@ public sealed class UpstreamFaultTests(FaultTable table, ITestOutputHelper outpu
         await using var scenario = await MirrorScenario.StartAsync("library/down", [LayerSize, LayerSize], seed: 901, throughProxy: true, cancellationToken);
         var cached = scenario.Image.Layers[0];
         var missing = scenario.Image.Layers[1];
-        Assert.True((await scenario.Download(cached.Digest, cancellationToken: cancellationToken).Completion).Complete);
+        await scenario.WarmAsync(cached, cancellationToken);
 
         await scenario.Proxy!.GoDownAsync();
         var hit = await scenario.Download(cached.Digest, cancellationToken: cancellationToken).Completion;
@@ -183,7 +183,7 @@ public sealed class UpstreamFaultTests(FaultTable table, ITestOutputHelper outpu
         await using var scenario = await MirrorScenario.StartAsync("library/slow", [LayerSize], seed: 920, throughProxy: true, cancellationToken);
         var layer = scenario.Layer;
         var config = scenario.Image.Config;
-        Assert.True((await scenario.Download(config.Digest, cancellationToken: cancellationToken).Completion).Complete);
+        await scenario.WarmAsync(config, cancellationToken);
         scenario.Proxy!.BytesPerSecond = 1024;
 
         var slow = scenario.Download(layer.Digest, cancellationToken: cancellationToken);

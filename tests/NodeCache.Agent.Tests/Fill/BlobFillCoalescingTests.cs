@@ -31,9 +31,7 @@ public sealed class BlobFillCoalescingTests
             Assert.Equal(layer.Digest.ToString(), read.ContentDigest);
         });
         Assert.Equal(1, await scenario.Registry.CountBlobGetsAsync(layer.Digest, cancellationToken: cancellationToken));
-        var cached = new FileInfo(scenario.CachedPath(layer.Digest));
-        Assert.True(cached.Exists, $"{cached.FullName} is missing\n{scenario.Agent.LogTail()}");
-        Assert.Equal(layer.Size, cached.Length);
+        scenario.AssertCached(layer);
         Assert.Empty(scenario.TempFiles());
     }
 }

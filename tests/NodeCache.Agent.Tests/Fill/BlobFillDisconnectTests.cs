@@ -48,11 +48,8 @@ public sealed class BlobFillDisconnectTests
         // moment): wait for the fill to be over, so the GET below is a plain cache hit.
         await scenario.WaitForMetricAsync("nodecache_fills_in_flight", AgentMetrics.Labels(), value => value == 0, cancellationToken);
 
-        var read = await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion;
+        await scenario.WarmAsync(layer, cancellationToken);
 
-        Assert.True(read.Status == HttpStatusCode.OK && read.Complete, $"{read}\n{scenario.Agent.LogTail()}");
-        Assert.Equal(layer.Digest, read.BodyDigest);
-        Assert.Equal(layer.Size, new FileInfo(scenario.CachedPath(layer.Digest)).Length);
         Assert.Equal(1, proxy.CountBlobGets(layer.Digest));
         Assert.Equal(1, await scenario.Registry.CountBlobGetsAsync(layer.Digest, cancellationToken: cancellationToken));
         Assert.Empty(scenario.TempFiles());

@@ -103,13 +103,9 @@ public sealed class BlobFillFaultTests
         var layer = scenario.Layer;
         scenario.Proxy!.Mode = FaultMode.Healthy;
 
-        var read = await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion;
+        await scenario.WarmAsync(layer, cancellationToken);
 
-        Assert.Equal(HttpStatusCode.OK, read.Status);
-        Assert.True(read.Complete, read.ToString());
-        Assert.Equal(layer.Digest, read.BodyDigest);
         Assert.Equal(faultyGets + 1, scenario.Proxy.CountBlobGets(layer.Digest));
-        Assert.Equal(layer.Size, new FileInfo(scenario.CachedPath(layer.Digest)).Length);
         Assert.Empty(scenario.TempFiles());
     }
 }

@@ -49,7 +49,7 @@ public sealed class BlobFillJoinerTests
         });
         Assert.Equal(1, proxy.CountBlobGets(layer.Digest));
         Assert.Equal(1, await scenario.Registry.CountBlobGetsAsync(layer.Digest, cancellationToken: cancellationToken));
-        Assert.Equal(layer.Size, new FileInfo(scenario.CachedPath(layer.Digest)).Length);
+        scenario.AssertCached(layer);
     }
 
     // FirstBytes also completes when a download ends without a byte: say how it ended then.

@@ -16,8 +16,7 @@ public sealed class BlobHeadAndMissTests
         var cancellationToken = timeout.Token;
         await using var scenario = await MirrorScenario.StartAsync("library/headed", [512 * OciImageBuilder.KiB], seed: 501, cancellationToken: cancellationToken);
         var layer = scenario.Layer;
-        var warm = await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion;
-        Assert.True(warm.Complete, warm.ToString());
+        await scenario.WarmAsync(layer, cancellationToken);
 
         using var response = await scenario.Http.SendAsync(scenario.BlobRequest(layer.Digest, HttpMethod.Head), cancellationToken);
 

@@ -16,10 +16,7 @@ public sealed class BlobRangeTests
         var layer = scenario.Layer;
         var content = layer.ReadAllBytes();
         var size = content.LongLength;
-        var warm = await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion;
-        Assert.True(warm.Complete, warm.ToString());
-        Assert.True(scenario.IsCached(layer.Digest));
-        await scenario.WaitIndexedAsync(layer.Digest, cancellationToken);
+        await scenario.WarmAsync(layer, cancellationToken);
         var hitsBefore = (await scenario.MetricsAsync(cancellationToken)).BlobRequests("hit");
 
         (string Range, long First, long Last)[] cases =
@@ -55,8 +52,7 @@ public sealed class BlobRangeTests
         var cancellationToken = timeout.Token;
         await using var scenario = await MirrorScenario.StartAsync("library/ranged", [256 * OciImageBuilder.KiB], seed: 302, cancellationToken: cancellationToken);
         var layer = scenario.Layer;
-        var warm = await scenario.Download(layer.Digest, cancellationToken: cancellationToken).Completion;
-        Assert.True(warm.Complete, warm.ToString());
+        await scenario.WarmAsync(layer, cancellationToken);
 
         foreach (var range in new[] { $"bytes={layer.Size}-", $"bytes={layer.Size + 10}-{layer.Size + 20}" })
         {

@@ -128,6 +128,26 @@ internal sealed class MirrorScenario : IAsyncDisposable
 
     public bool IsCached(Digest digest) => File.Exists(CachedPath(digest));
 
+    /// <summary>
+    /// GETs the blob through the agent and asserts that it is warm in the cache: served whole, its file in place and its record
+    /// indexed, so the next request for it is a cache hit.
+    /// </summary>
+    public async Task WarmAsync(BlobFile blob, CancellationToken cancellationToken)
+    {
+        var read = await Download(blob.Digest, cancellationToken: cancellationToken).Completion;
+        Assert.True(read.Status == System.Net.HttpStatusCode.OK && read.Complete && read.BodyDigest == blob.Digest, $"{read}\n{Agent.LogTail()}");
+        AssertCached(blob);
+        await WaitIndexedAsync(blob.Digest, cancellationToken);
+    }
+
+    /// <summary>Asserts the blob's file is in the cache, as large as the blob.</summary>
+    public void AssertCached(BlobFile blob)
+    {
+        var cached = new FileInfo(CachedPath(blob.Digest));
+        Assert.True(cached.Exists, $"{cached.FullName} is missing\n{Agent.LogTail()}");
+        Assert.Equal(blob.Size, cached.Length);
+    }
+
     /// <summary>Files under tmp/: fills in progress, or what a failed fill left behind.</summary>
     public IReadOnlyList<string> TempFiles() => Directory.Exists(TempDirectory) ? Directory.GetFiles(TempDirectory) : [];
 
