@@ -86,4 +86,54 @@ public sealed class PeerFallbackTests
             owner.Proxy.Release();
         }
     }
+
+    [Fact]
+    public async Task A_peer_relaying_a_blob_as_slowly_as_it_receives_it_is_kept_and_the_upstream_sends_the_blob_once()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var cancellationToken = timeout.Token;
+        // Every agent expects at least 2 MiB/s of a peer; the upstream sends the owner 512 KiB/s.
+        await using var cluster = await PeerCluster.StartAsync(
+            "team/relay-pace", [5 * OciImageBuilder.MiB], seed: 1424, [PeerCluster.Member.Running, PeerCluster.Member.Running],
+            ["--peer-min-rate", "2MiB/s"], upstreamProxy: true, cancellationToken: cancellationToken);
+        var layer = cluster.Image.Layers[0];
+        var (owner, asking) = (cluster.Owner(layer.Digest), cluster.Ranked(layer.Digest)[^1]);
+        cluster.Upstream!.BytesPerSecond = 512 * 1024;
+
+        var read = await cluster.Download(asking, layer.Digest, cancellationToken).Completion;
+
+        Assert.True(read.Complete && read.BodyDigest == layer.Digest, $"{read}\n{cluster.Logs()}");
+        // The owner's fill is the only transfer from the upstream: the asking agent stayed with the owner throughout.
+        var fromUpstream = cluster.Upstream.Requests().Where(r => r.BlobDigest == layer.Digest.ToString() && r.Method == "GET").ToList();
+        Assert.True(fromUpstream.Count == 1, $"{string.Join(", ", fromUpstream)}\n{cluster.Logs()}");
+        var metrics = await cluster.MetricsAsync(asking, cancellationToken);
+        Assert.Equal(0, metrics.Value("nodecache_peer_fallbacks_total", AgentMetrics.Labels(("reason", "slow"))));
+        Assert.Equal(layer.Size, metrics.Value("nodecache_peer_received_bytes_total", AgentMetrics.Labels()));
+        Assert.True(PeerCluster.IsCached(owner, layer.Digest) && PeerCluster.IsCached(asking, layer.Digest));
+    }
+
+    [Fact]
+    public async Task A_peer_that_holds_the_blob_but_sends_it_slowly_is_left_and_the_rest_comes_from_the_upstream_with_a_range()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var cancellationToken = timeout.Token;
+        await using var cluster = await PeerCluster.StartAsync(
+            "team/slow-holder", [12 * OciImageBuilder.MiB], seed: 1425, ThreeProxied, ["--peer-min-rate", "1MiB/s"], upstreamProxy: true, cancellationToken: cancellationToken);
+        var layer = cluster.Image.Layers[0];
+        var (owner, asking) = (cluster.Owner(layer.Digest), cluster.Ranked(layer.Digest)[^1]);
+        Assert.True((await cluster.Download(owner, layer.Digest, cancellationToken).Completion).Complete);
+        // The owner holds the whole blob, and its answers leave it at a quarter of the rate expected.
+        owner.Proxy!.BytesPerSecond = 256 * 1024;
+
+        var read = await cluster.Download(asking, layer.Digest, cancellationToken).Completion;
+
+        Assert.True(read.Complete && read.BodyDigest == layer.Digest, $"{read}\n{cluster.Logs()}");
+        var metrics = await cluster.MetricsAsync(asking, cancellationToken);
+        Assert.Equal(1, metrics.Value("nodecache_peer_fallbacks_total", AgentMetrics.Labels(("reason", "slow"))));
+        var fromPeer = metrics.Value("nodecache_peer_received_bytes_total", AgentMetrics.Labels());
+        Assert.True(fromPeer > 0 && fromPeer < layer.Size, $"{fromPeer} bytes from the peer");
+        // The upstream sent the blob whole once (to the owner) and the rest once more, from the byte the asking agent reached.
+        var fromUpstream = cluster.Upstream!.Requests().Where(r => r.BlobDigest == layer.Digest.ToString() && r.Method == "GET").ToList();
+        Assert.True(fromUpstream.Count == 2, $"{string.Join(", ", fromUpstream)}\n{cluster.Logs()}");
+    }
 }
