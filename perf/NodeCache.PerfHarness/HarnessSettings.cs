@@ -8,11 +8,15 @@ internal sealed record HarnessSettings
 {
     public const string Usage = """
         usage: NodeCache.PerfHarness [--quick] [--results DIR] [--only SCENARIO[,SCENARIO...]]
+                                     [--cluster-sizes N[,N...]] [--cluster-faults on|off] [--agent-args "ARG ..."]
           --quick    1 repetition and smaller blobs (about 3-5 minutes); without it 3 repetitions (under 20 minutes)
           --results  where the JSON goes (default: perf/results of the repository this runs from)
           --only     warm, manifests, cold, stampede, pull, cluster (default: all but cluster)
                      cluster: a simulated cluster of network namespaces, 10 and 20 nodes (quick: 3 and 6), peering off
                      and on, and faults; needs root, about 15 minutes (quick: 3)
+          --cluster-sizes    the cluster's rollouts at these sizes instead (2 to 60 nodes)
+          --cluster-faults   off skips the faults (default on)
+          --agent-args       more arguments for every agent of the cluster, to compare settings (e.g. "--peer-uploads 4")
         """;
 
     public static readonly IReadOnlyList<string> AllScenarios = ["warm", "manifests", "cold", "stampede", "pull", "cluster"];
@@ -67,7 +71,15 @@ internal sealed record HarnessSettings
         : [120 * OciImageBuilder.MiB, 80 * OciImageBuilder.MiB, 60 * OciImageBuilder.MiB, 30 * OciImageBuilder.MiB, 10 * OciImageBuilder.MiB];
 
     /// <summary>The cluster sizes of the rollouts, each with peering off and on.</summary>
-    public IReadOnlyList<int> ClusterSizes => Quick ? [3, 6] : [10, 20];
+    public IReadOnlyList<int> ClusterSizes => ChosenClusterSizes ?? (Quick ? [3, 6] : [10, 20]);
+
+    public IReadOnlyList<int>? ChosenClusterSizes { get; init; }
+
+    /// <summary>The faults run after the rollouts, at the first size.</summary>
+    public bool ClusterFaults { get; init; } = true;
+
+    /// <summary>Arguments added to every agent of the cluster.</summary>
+    public IReadOnlyList<string> ClusterAgentArguments { get; init; } = [];
 
     /// <summary>
     /// Four layers, 256 MiB (quick: 28 MiB). The layers are gzip'd random bytes: nothing on the path can compress them.
@@ -95,6 +107,9 @@ internal sealed record HarnessSettings
     public static HarnessSettings? Parse(IReadOnlyList<string> args)
     {
         var quick = false;
+        IReadOnlyList<int>? clusterSizes = null;
+        var clusterFaults = true;
+        IReadOnlyList<string> agentArguments = [];
         string? results = null;
         IReadOnlySet<string> scenarios = DefaultScenarios.ToHashSet();
         for (var i = 0; i < args.Count; i++)
@@ -114,6 +129,20 @@ internal sealed record HarnessSettings
                         return null;
                     }
                     break;
+                case "--cluster-sizes" when i + 1 < args.Count:
+                    var sizes = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    if (sizes.Length == 0 || !sizes.All(size => int.TryParse(size, out var n) && n is >= 2 and <= 60))
+                    {
+                        return null;
+                    }
+                    clusterSizes = [.. sizes.Select(int.Parse)];
+                    break;
+                case "--cluster-faults" when i + 1 < args.Count && args[i + 1] is "on" or "off":
+                    clusterFaults = args[++i] == "on";
+                    break;
+                case "--agent-args" when i + 1 < args.Count:
+                    agentArguments = args[++i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    break;
                 default:
                     return null;
             }
@@ -123,6 +152,9 @@ internal sealed record HarnessSettings
             Quick = quick,
             ResultsDirectory = Path.GetFullPath(results ?? Path.Combine(RepositoryRoot(), "perf", "results")),
             Scenarios = scenarios,
+            ChosenClusterSizes = clusterSizes,
+            ClusterFaults = clusterFaults,
+            ClusterAgentArguments = agentArguments,
         };
     }
 

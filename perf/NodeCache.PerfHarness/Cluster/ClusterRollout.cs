@@ -30,7 +30,12 @@ internal static class ClusterRollout
     {
         var result = new ScenarioResult(Name, "Simulated cluster: a cold rollout on every node at once (network namespaces, shaped links, Harbor behind its own link)", [Off, On]);
         var peering = await PeeringSupport.DetectAsync(cancellationToken);
-        var options = new ClusterOptions { NodeLink = HarnessSettings.ClusterNodeLink, HarborLink = HarnessSettings.ClusterHarborLink };
+        var options = new ClusterOptions
+        {
+            NodeLink = HarnessSettings.ClusterNodeLink,
+            HarborLink = HarnessSettings.ClusterHarborLink,
+            AgentArguments = settings.ClusterAgentArguments,
+        };
         await using var cluster = await SimulatedCluster.StartAsync(options, cancellationToken);
         var sizes = settings.ClusterSizes;
         // One machine more than the largest rollout: the node that joins mid-rollout.
@@ -62,7 +67,7 @@ internal static class ClusterRollout
             }
         }
 
-        if (peering)
+        if (peering && settings.ClusterFaults)
         {
             await MeasureFaultsAsync(cluster, nodes, sizes[0], image, result, progress, cancellationToken);
         }
@@ -70,6 +75,10 @@ internal static class ClusterRollout
         result.Note($"Links: every node {options.NodeLink} each way, Harbor {options.HarborLink} each way (tc tbf{(cluster.Network.DelaysSupported ? " and netem delay" : "; this kernel has no sch_netem, so links have a rate and no delay")}). "
             + $"Image: {image.Layers.Count} layers of gzip'd random bytes, {size / (double)OciImageBuilder.MiB:F0} MiB. Node 1 pulls with containerd through the CRI (and unpacks); the others pull as containerd does over HTTP and hash every blob.");
         result.Note("Each figure is one rollout: the cluster runs every case once, whatever the number of repetitions.");
+        if (settings.ClusterAgentArguments.Count > 0)
+        {
+            result.Note($"Every agent also ran with: {string.Join(' ', settings.ClusterAgentArguments)}.");
+        }
         if (!peering)
         {
             result.Note("The agent under test has no peer flags (--peer-listen): only peering off was measured, and no fault (each needs peering).");

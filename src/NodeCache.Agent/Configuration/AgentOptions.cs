@@ -100,6 +100,8 @@ internal sealed record AgentOptions
 
     public int PeerUploadsPerBlob { get; init; } = 4;
 
+    public int PeerUploads { get; init; } = 8;
+
     public TimeSpan PeerConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
 
     public TimeSpan PeerStallTimeout { get; init; } = TimeSpan.FromSeconds(2);

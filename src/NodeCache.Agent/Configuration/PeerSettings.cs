@@ -19,7 +19,7 @@ internal static class PeerSettings
         return parts.Length == 2 && parts.All(IsDnsLabel) ? value.Trim() : throw new FormatException($"'{value}' is not NAMESPACE/NAME");
     }
 
-    public static int UploadsPerBlob(string value) =>
+    public static int Uploads(string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 256
             ? n
             : throw new FormatException($"'{value}' is not a number of uploads from 1 to 256");

@@ -42,6 +42,7 @@ internal static class PeerServices
         {
             ZoneLocal = options.PeerZoneLocal,
             UploadsPerBlob = options.PeerUploadsPerBlob,
+            Uploads = options.PeerUploads,
             ConnectTimeout = options.PeerConnectTimeout,
             StallTimeout = options.PeerStallTimeout,
             MinBytesPerSecond = options.PeerMinRate,
@@ -55,7 +56,7 @@ internal static class PeerServices
         services.AddSingleton(sp => new PeerProof(secret, TimeProvider.System));
         services.AddSingleton(sp => new PeerClient(peerOptions, sp.GetRequiredService<PeerProof>(), options.PeerUrl!));
         services.AddSingleton(sp => Metrics(sp));
-        services.AddSingleton(sp => new PeerUploads(peerOptions.UploadsPerBlob, sp.GetRequiredService<PeerHealth>(), sp.GetRequiredService<PeerMetrics>(), TimeProvider.System));
+        services.AddSingleton(sp => new PeerUploads(peerOptions.UploadsPerBlob, peerOptions.Uploads, sp.GetRequiredService<PeerHealth>(), sp.GetRequiredService<PeerMetrics>(), TimeProvider.System));
         services.AddSingleton<IFillRouting>(sp => new PeerRouting(
             sp.GetRequiredService<PeerOwnership>(), sp.GetRequiredService<PeerMembership>(), sp.GetRequiredService<PeerClient>(), sp.GetRequiredService<PeerHealth>(),
             sp.GetRequiredService<PeerMetrics>(), peerOptions, sp.GetRequiredService<ILogger<PeerRouting>>()));

@@ -20,6 +20,9 @@ public sealed record PeerOptions
     /// <summary>Uploads of one blob this agent runs at once; further agents asking for it are sent to agents that already receive it.</summary>
     public int UploadsPerBlob { get; init; } = 4;
 
+    /// <summary>Uploads this agent runs at once, of all blobs: its network card is shared by all of them.</summary>
+    public int Uploads { get; init; } = 8;
+
     /// <summary>Members asked for one blob, in rendezvous order, before the upstream.</summary>
     public int MembersAsked { get; init; } = 2;
 

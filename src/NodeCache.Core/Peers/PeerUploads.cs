@@ -3,11 +3,12 @@ using NodeCache.Oci;
 namespace NodeCache.Peers;
 
 /// <summary>
-/// Bounds the uploads of one blob this agent runs at once, and knows who received it from here: an agent asking beyond
-/// the bound is sent to one of them instead, which serves the blob from its own copy or its own fill in progress. The
-/// copies then spread as a tree, each hop streaming, and no agent's network card carries more than the bound per blob.
+/// Bounds the uploads this agent runs at once, of one blob and of all blobs together, and knows who received each blob
+/// from here: an agent asking beyond a bound is sent to one of them instead, which serves the blob from its own copy or
+/// its own fill in progress. The copies then spread as a tree, each hop streaming, and no agent's network card is shared
+/// by more uploads than the bound: an owner of several blobs of one image would otherwise carry each of them to many.
 /// </summary>
-public sealed class PeerUploads(int perBlob, PeerHealth health, PeerMetrics metrics, TimeProvider time)
+public sealed class PeerUploads(int perBlob, int perAgent, PeerHealth health, PeerMetrics metrics, TimeProvider time)
 {
     // A receiver that started this long ago has the blob or has given up on it: it is sent no more agents from here.
     private static readonly TimeSpan ReceiverLifetime = TimeSpan.FromMinutes(10);
@@ -39,7 +40,7 @@ public sealed class PeerUploads(int perBlob, PeerHealth health, PeerMetrics metr
                 _blobs[digest] = blob;
             }
             blob.Receivers.RemoveAll(r => now - r.Since > ReceiverLifetime);
-            if (!mustServe && blob.Active >= perBlob && Pick(blob, requester) is { } receiver)
+            if (!mustServe && (blob.Active >= perBlob || _inFlight >= perAgent) && Pick(blob, requester) is { } receiver)
             {
                 receiver.Redirects++;
                 return new UploadDecision(null, receiver.Id);
