@@ -144,6 +144,10 @@ internal static class ClusterRollout
         result.Add(@case, column, Completed, "nodes", rollout.Completed);
         result.Add(@case, column, "CPU of the agents / time", "cores", measured.AgentCores);
         result.Add(@case, column, "CPU of clients, containerd and Harbor / time", "cores", measured.OtherCores);
+        foreach (var (reason, fills) in measured.Fallbacks)
+        {
+            result.Add(@case, column, $"fills that left a peer: {reason}", "fills", fills);
+        }
         foreach (var error in rollout.Errors)
         {
             result.Note($"{@case}, {column}: {error}");

@@ -55,6 +55,7 @@ public sealed class PeerSettingsTests
     [InlineData("--peer-token-file /s --peers http://10.0.0.1:5051/path", "no path")]
     [InlineData("--peer-token-file /s --peers-service nodecache", "NAMESPACE/NAME")]
     [InlineData("--peer-token-file /s --peers http://10.0.0.1:5051 --peer-uploads-per-blob 0", "from 1 to 256")]
+    [InlineData("--peer-token-file /s --peers http://10.0.0.1:5051 --peer-uploads 300", "from 1 to 256")]
     public void Peer_settings_that_do_not_fit_together_fail_with_one_line_naming_the_setting(string flags, string expected)
     {
         string[] args = ["--peer-listen", "10.0.0.1:5051", .. flags.Split(' ')];

@@ -2,18 +2,20 @@ using NodeCache.Testing;
 
 namespace NodeCache.Agent.Tests.Peers;
 
-/// <summary>A hot blob spreads as a tree: past its bound of uploads, an agent sends the next ones to an agent receiving it.</summary>
+/// <summary>A hot blob spreads as a tree: past its bound of uploads (of the blob, or of all blobs), an agent sends the next ones to an agent receiving it.</summary>
 public sealed class PeerFanOutTests
 {
-    [Fact]
-    public async Task Beyond_one_upload_at_a_time_the_owner_redirects_agents_to_one_already_receiving_and_every_hop_streams()
+    [Theory]
+    [InlineData("--peer-uploads-per-blob")]
+    [InlineData("--peer-uploads")]
+    public async Task Beyond_one_upload_at_a_time_the_owner_redirects_agents_to_one_already_receiving_and_every_hop_streams(string bound)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var cancellationToken = timeout.Token;
         await using var cluster = await PeerCluster.StartAsync(
             "team/hot", [24 * OciImageBuilder.MiB], seed: 1431,
             [PeerCluster.Member.Proxied, PeerCluster.Member.Proxied, PeerCluster.Member.Proxied, PeerCluster.Member.Proxied],
-            ["--peer-uploads-per-blob", "1"], upstreamProxy: true, cancellationToken: cancellationToken);
+            [bound, "1"], upstreamProxy: true, cancellationToken: cancellationToken);
         var layer = cluster.Image.Layers[0];
         var owner = cluster.Owner(layer.Digest);
         // A slow upstream keeps the owner's fill running while every agent asks.
