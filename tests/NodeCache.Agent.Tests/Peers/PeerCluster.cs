@@ -24,9 +24,10 @@ internal sealed class PeerCluster : IAsyncDisposable
 
     private readonly TempFolder _folder;
 
-    private PeerCluster(TempFolder folder, OciImageBuilder builder, RegistryProcess registry, FaultProxy? upstream, BuiltImage image)
+    private PeerCluster(TempFolder folder, OciImageBuilder builder, RegistryProcess registry, FaultProxy? upstream, BuiltImage image, TestCertificateAuthority? tls)
     {
         _folder = folder;
+        Tls = tls;
         Builder = builder;
         Registry = registry;
         Upstream = upstream;
@@ -48,6 +49,11 @@ internal sealed class PeerCluster : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The CA whose certificate every agent serves its peer API with, when the cluster talks TLS.</summary>
+    public TestCertificateAuthority? Tls { get; }
+
+    private string Scheme => Tls is null ? "http" : "https";
+
     public IReadOnlyList<PeerAgent> Agents { get; private set; } = [];
 
     public string TokenFile => _folder.Combine("peer-token");
@@ -58,9 +64,10 @@ internal sealed class PeerCluster : IAsyncDisposable
     /// <param name="members">One entry per member: how to run it.</param>
     /// <param name="upstreamProxy">Put a fault proxy between the agents and the registry (<see cref="Upstream"/>).</param>
     /// <param name="deadOwnerOf">Give each dead member a port that makes it the owner of the blob this picks from the image.</param>
+    /// <param name="tls">Serve every peer API over TLS with this CA's certificate, and trust that CA alone.</param>
     public static async Task<PeerCluster> StartAsync(
         string repository, IReadOnlyList<long> layerSizes, int seed, IReadOnlyList<Member> members, IReadOnlyList<string>? extraArguments = null,
-        bool upstreamProxy = false, Func<BuiltImage, Digest>? deadOwnerOf = null, CancellationToken cancellationToken = default)
+        bool upstreamProxy = false, Func<BuiltImage, Digest>? deadOwnerOf = null, TestCertificateAuthority? tls = null, CancellationToken cancellationToken = default)
     {
         var folder = TempFolder.Create("peers");
         var builder = new OciImageBuilder(seed);
@@ -73,7 +80,7 @@ internal sealed class PeerCluster : IAsyncDisposable
             registry = await RegistryProcess.StartAsync(cancellationToken: cancellationToken);
             await OciPusher.For(registry).PushAsync(image, cancellationToken);
             upstream = upstreamProxy ? await FaultProxy.StartAsync(registry.BaseUri, cancellationToken: cancellationToken) : null;
-            cluster = new PeerCluster(folder, builder, registry, upstream, image);
+            cluster = new PeerCluster(folder, builder, registry, upstream, image, tls);
             await File.WriteAllTextAsync(cluster.TokenFile, Secret + "\n", cancellationToken);
             var planned = new List<(int Port, FaultProxy? Proxy, Member Member)>();
             foreach (var member in members.Where(m => m != Member.Dead))
@@ -84,9 +91,9 @@ internal sealed class PeerCluster : IAsyncDisposable
             }
             foreach (var _ in members.Where(m => m == Member.Dead))
             {
-                planned.Add((DeadPort(planned.Select(Url), deadOwnerOf?.Invoke(image)), null, Member.Dead));
+                planned.Add((DeadPort(cluster.Scheme, planned.Select(cluster.Url), deadOwnerOf?.Invoke(image)), null, Member.Dead));
             }
-            var urls = planned.Select(Url).ToList();
+            var urls = planned.Select(cluster.Url).ToList();
             var agents = planned.Select((p, i) => new PeerAgent(urls[i], p.Port, null, p.Proxy)).ToList();
             cluster.Agents = agents;
             for (var i = 0; i < agents.Count; i++)
@@ -124,6 +131,7 @@ internal sealed class PeerCluster : IAsyncDisposable
         .. AgentProcess.Upstream(Namespace, Upstream?.BaseUri ?? Registry.BaseUri), "--connect-timeout", "1s",
         "--peer-listen", $"127.0.0.1:{agent.PeerPort}", "--peer-url", agent.PeerUrl,
         "--peers", string.Join(',', PeerUrls), "--peer-token-file", TokenFile,
+        .. Tls is null ? (string[])[] : ["--peer-tls-cert", Tls.CertificatePath, "--peer-tls-key", Tls.KeyPath, "--peer-tls-ca", Tls.CaPath],
         .. Patient(extra),
         .. extra,
     ];
@@ -181,21 +189,21 @@ internal sealed class PeerCluster : IAsyncDisposable
     }
 
     // A free port nothing will listen on; with a digest, one whose URL outranks every other member's for it.
-    private static int DeadPort(IEnumerable<string> others, Digest? owned)
+    private static int DeadPort(string scheme, IEnumerable<string> others, Digest? owned)
     {
         var rivals = others.Select(url => PeerOwnership.Score(url, owned.GetValueOrDefault())).DefaultIfEmpty().Max();
         while (true)
         {
             var port = LoopbackPort.Next();
-            if (owned is not { } digest || PeerOwnership.Score($"http://127.0.0.1:{port}", digest) > rivals)
+            if (owned is not { } digest || PeerOwnership.Score($"{scheme}://127.0.0.1:{port}", digest) > rivals)
             {
                 return port;
             }
         }
     }
 
-    private static string Url((int Port, FaultProxy? Proxy, Member Member) planned) =>
-        planned.Proxy is { } proxy ? PeerMember.CanonicalUrl(proxy.BaseUri.ToString()) : $"http://127.0.0.1:{planned.Port}";
+    private string Url((int Port, FaultProxy? Proxy, Member Member) planned) =>
+        planned.Proxy is { } proxy ? PeerMember.CanonicalUrl(proxy.BaseUri.ToString()) : $"{Scheme}://127.0.0.1:{planned.Port}";
 
     private Task<AgentProcess> StartAgentAsync(PeerAgent agent, IReadOnlyList<string> extra, CancellationToken cancellationToken) =>
         AgentProcess.StartAsync(Arguments(agent, extra), cancellationToken: cancellationToken);
