@@ -24,6 +24,10 @@ internal sealed class PeerCluster : IAsyncDisposable
 
     private readonly TempFolder _folder;
 
+    // A CA of another cluster, and the member that serves a certificate of it.
+    private TestCertificateAuthority? _stranger;
+    private string? _untrusted;
+
     private PeerCluster(TempFolder folder, OciImageBuilder builder, RegistryProcess registry, FaultProxy? upstream, BuiltImage image, TestCertificateAuthority? tls)
     {
         _folder = folder;
@@ -65,9 +69,14 @@ internal sealed class PeerCluster : IAsyncDisposable
     /// <param name="upstreamProxy">Put a fault proxy between the agents and the registry (<see cref="Upstream"/>).</param>
     /// <param name="deadOwnerOf">Give each dead member a port that makes it the owner of the blob this picks from the image.</param>
     /// <param name="tls">Serve every peer API over TLS with this CA's certificate, and trust that CA alone.</param>
+    /// <param name="untrustedOwnerOf">
+    /// With <paramref name="tls"/>: the owner of the blob this picks serves a certificate that a CA of its own signed, not
+    /// <paramref name="tls"/>, as a node set up with another cluster's certificate would; it trusts <paramref name="tls"/>.
+    /// </param>
     public static async Task<PeerCluster> StartAsync(
         string repository, IReadOnlyList<long> layerSizes, int seed, IReadOnlyList<Member> members, IReadOnlyList<string>? extraArguments = null,
-        bool upstreamProxy = false, Func<BuiltImage, Digest>? deadOwnerOf = null, TestCertificateAuthority? tls = null, CancellationToken cancellationToken = default)
+        bool upstreamProxy = false, Func<BuiltImage, Digest>? deadOwnerOf = null, TestCertificateAuthority? tls = null,
+        Func<BuiltImage, Digest>? untrustedOwnerOf = null, CancellationToken cancellationToken = default)
     {
         var folder = TempFolder.Create("peers");
         var builder = new OciImageBuilder(seed);
@@ -96,6 +105,11 @@ internal sealed class PeerCluster : IAsyncDisposable
             var urls = planned.Select(cluster.Url).ToList();
             var agents = planned.Select((p, i) => new PeerAgent(urls[i], p.Port, null, p.Proxy)).ToList();
             cluster.Agents = agents;
+            if (untrustedOwnerOf is not null)
+            {
+                cluster._stranger = tls is not null ? TestCertificateAuthority.Create() : throw new ArgumentException("an untrusted member needs a TLS cluster", nameof(untrustedOwnerOf));
+                cluster._untrusted = cluster.Owner(untrustedOwnerOf(image)).PeerUrl;
+            }
             for (var i = 0; i < agents.Count; i++)
             {
                 if (planned[i].Member != Member.Dead)
@@ -131,18 +145,23 @@ internal sealed class PeerCluster : IAsyncDisposable
         .. AgentProcess.Upstream(Namespace, Upstream?.BaseUri ?? Registry.BaseUri), "--connect-timeout", "1s",
         "--peer-listen", $"127.0.0.1:{agent.PeerPort}", "--peer-url", agent.PeerUrl,
         "--peers", string.Join(',', PeerUrls), "--peer-token-file", TokenFile,
-        .. Tls is null ? (string[])[] : ["--peer-tls-cert", Tls.CertificatePath, "--peer-tls-key", Tls.KeyPath, "--peer-tls-ca", Tls.CaPath],
+        .. Tls is null ? (string[])[] : TlsArguments(agent.PeerUrl == _untrusted ? _stranger! : Tls, Tls),
         .. Patient(extra),
         .. extra,
     ];
 
+    private static string[] TlsArguments(TestCertificateAuthority served, TestCertificateAuthority trusted) =>
+        ["--peer-tls-cert", served.CertificatePath, "--peer-tls-key", served.KeyPath, "--peer-tls-ca", trusted.CaPath];
+
     // Loopback answers in microseconds, but this machine's two cores are shared with other test classes running at the same
     // time, and a starved agent has been seen to miss the 250 ms connect timeout on its first connects and to leave 2 s gaps
-    // in a stream; each such miss makes an agent go to the upstream itself, which the tests count. The tests that are about
-    // those timeouts set them themselves, and members that are down here refuse connections at once.
-    private static string[] Patient(IReadOnlyList<string> extra) =>
+    // in a stream; each such miss makes an agent go to the upstream itself, which the tests count. With TLS the peer client's
+    // connect timeout bounds the handshake as well as the TCP connect, and a fresh agent's first handshake waits for the CPU
+    // of both agents: here it has taken more than 1 s, so a TLS cluster waits for a connection as long as for an answer (5 s).
+    // The tests that are about those timeouts set them themselves, and members that are down here refuse connections at once.
+    private string[] Patient(IReadOnlyList<string> extra) =>
     [
-        .. extra.Contains("--peer-connect-timeout") ? (string[])[] : ["--peer-connect-timeout", "1s"],
+        .. extra.Contains("--peer-connect-timeout") ? (string[])[] : ["--peer-connect-timeout", Tls is null ? "1s" : "5s"],
         .. extra.Contains("--peer-stall-timeout") ? (string[])[] : ["--peer-stall-timeout", "10s"],
     ];
 
@@ -185,6 +204,7 @@ internal sealed class PeerCluster : IAsyncDisposable
         }
         await Registry.DisposeAsync();
         Builder.Dispose();
+        _stranger?.Dispose();
         _folder.Dispose();
     }
 
