@@ -327,6 +327,12 @@ public sealed class PrefetchQueue : IDisposable
                 return false;
             }
         }
+        // Cached before it is said: a pod bound just after its nomination's prefetch then finds the job done, rather than
+        // releasing a running one that its own wanting starts again.
+        lock (_gate)
+        {
+            job.State = JobState.Cached;
+        }
         _logger.LogInformation("Prefetched {Image} for {Platform} as {Manifest}: {Blobs} blobs, {AlreadyCached} already cached, {Bytes} bytes fetched as {Identity}",
             job.Image, job.Platform, plan.Manifest, plan.Blobs.Count, alreadyCached, fetched, identity?.ToString() ?? "the agent");
         return true;
