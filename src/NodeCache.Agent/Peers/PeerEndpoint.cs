@@ -78,24 +78,15 @@ internal sealed class PeerEndpoint(
     // How much of the blob is here, cached or arriving: an agent receiving it from this one asks when its bytes come slowly.
     private async Task AnswerProgressAsync(HttpContext context, Digest digest)
     {
-        if (!TryTellHeldBytes(context, digest))
+        long? held = store.TryGet(digest, out var cached) ? cached.Size : fills.TryGetRunning(digest, out var fill) ? fill.Written : null;
+        if (held is not { } bytes)
         {
             metrics.Answer("not_found");
             await OciErrorResponse.WriteAsync(context, MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"this agent holds no part of blob {digest}").ConfigureAwait(false);
             return;
         }
+        context.Response.Headers[PeerPaths.HeldBytesHeader] = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
         metrics.Answer("served");
-    }
-
-    // How much of the blob is here, cached or arriving, in the answer's headers; false when nothing of it is.
-    private bool TryTellHeldBytes(HttpContext context, Digest digest)
-    {
-        long? held = store.TryGet(digest, out var cached) ? cached.Size : fills.TryGetRunning(digest, out var fill) ? fill.Written : null;
-        if (held is { } bytes)
-        {
-            context.Response.Headers[PeerPaths.HeldBytesHeader] = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-        return held is not null;
     }
 
     private async Task LendManifestAsync(HttpContext context, RegistryRequest decoded)
@@ -162,7 +153,6 @@ internal sealed class PeerEndpoint(
         }
         // (1) As any client is served: from the cache, or following the fill, by the one blob-serving path.
         using var upload = decision.Upload!;
-        TryTellHeldBytes(context, digest);
         upload.Bytes = await blobs.ServeAsync(decoded, new KestrelBlobResponse(context), BlobAsker.Peer(owner: !held)).ConfigureAwait(false);
         metrics.Answer(context.Response.StatusCode < 400 ? "served" : "failed");
     }

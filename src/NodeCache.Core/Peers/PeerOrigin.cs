@@ -21,9 +21,6 @@ internal sealed class PeerOrigin(
     // The agent whose body the fill reads now: the member asked, or the one it redirected to.
     private string _answering = member.Id;
 
-    // The bytes of the blob that agent held when its body began: it holds at least as many now.
-    private long _heldAtStart;
-
     public override string Kind => PeerKind;
 
     public override string Name => _answering;
@@ -36,7 +33,6 @@ internal sealed class PeerOrigin(
     public override async Task<OriginAnswer> OpenAsync(Digest digest, long offset, long? size, CancellationToken cancellationToken)
     {
         var target = member.Id;
-        _heldAtStart = 0;
         var tried = passedOver.Members;
         var path = PeerPaths.Blob(registry, repository, digest, tried, direct: false, heldOnly);
         var direct = false;
@@ -76,7 +72,6 @@ internal sealed class PeerOrigin(
                     }
                     metrics.Request("served");
                     health.Succeeded(target);
-                    _heldAtStart = HeldBytes(response) ?? 0;
                     var content = response.Content;
                     var total = offset == 0 ? content.Headers.ContentLength : size;
                     var body = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -117,30 +112,25 @@ internal sealed class PeerOrigin(
     }
 
     /// <summary>
-    /// The agent sending the body falls behind when it holds more than a window at the minimum rate beyond what this fill
-    /// received (its own link or load holds the bytes back), and keeps pace when it sends what it receives as it receives
-    /// it. What it held when its body began settles it when that alone is enough; otherwise the agent is asked what it
-    /// holds now, and no answer within half a stall timeout counts as falling behind.
+    /// Asks the agent sending the body how much of the blob it holds: it falls behind when it holds more than a window at
+    /// the minimum rate beyond what this fill received (its own link or load holds the bytes back), and keeps pace when it
+    /// sends what it receives as it receives it. No answer in a stall timeout counts as falling behind.
     /// </summary>
     public override async Task<bool> FallsBehindAsync(Digest digest, long reached, CancellationToken cancellationToken)
     {
-        var allowance = _pace.MinBytesPerSecond * _pace.Window.TotalSeconds;
-        if (_heldAtStart - reached > allowance)
-        {
-            return true; // it held these bytes from the start and still has not sent them
-        }
-        // The answer comes back over the same uplink as the body: a sender whose link is the bottleneck answers late, and late is behind.
         using var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        probe.CancelAfter(options.StallTimeout / 2);
+        probe.CancelAfter(options.StallTimeout);
         try
         {
             using var response = await client.SendAsync(HttpMethod.Head, _answering, PeerPaths.Progress(registry, repository, digest), rangeStart: null, accept: null, probe.Token)
                 .ConfigureAwait(false);
-            if (response.StatusCode != HttpStatusCode.OK || HeldBytes(response) is not { } held)
+            if (response.StatusCode != HttpStatusCode.OK
+                || !response.Headers.TryGetValues(PeerPaths.HeldBytesHeader, out var values)
+                || !long.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var held))
             {
                 return true;
             }
-            var behind = held - reached > allowance;
+            var behind = held - reached > _pace.MinBytesPerSecond * _pace.Window.TotalSeconds;
             if (!behind)
             {
                 logger.LogDebug("Peer {Peer} is slow only as its own source is: it holds {Held} bytes of {Digest}, this fill {Reached}", _answering, held, digest, reached);
@@ -199,12 +189,6 @@ internal sealed class PeerOrigin(
         }
         return (id, location.PathAndQuery);
     }
-
-    private static long? HeldBytes(HttpResponseMessage response) =>
-        response.Headers.TryGetValues(PeerPaths.HeldBytesHeader, out var values)
-        && long.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var held)
-            ? held
-            : null;
 
     // From the start, a whole blob of the size announced; further on, exactly the rest of a blob of the size already known.
     private static string? Fits(HttpResponseMessage response, long offset, long? size)

@@ -25,10 +25,7 @@ public static class PeerPaths
     /// <summary>Set on a HEAD that asks how much of a blob the agent holds, cached or still arriving: the answer says in <see cref="HeldBytesHeader"/>.</summary>
     public const string ProgressParameter = "progress";
 
-    /// <summary>
-    /// The bytes of the blob the agent holds (all of them once cached), in the answer to a <see cref="ProgressParameter"/>
-    /// HEAD and, as they stood when it began, in the headers of a blob's body.
-    /// </summary>
+    /// <summary>The answer to a <see cref="ProgressParameter"/> HEAD: the bytes of the blob the agent holds (all of them once cached).</summary>
     public const string HeldBytesHeader = "X-NodeCache-Held-Bytes";
 
     /// <summary>Answer headers of a manifest lent while the upstream cannot answer: when the lender's copy was named for the tag (Unix seconds).</summary>
