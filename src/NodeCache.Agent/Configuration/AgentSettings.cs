@@ -87,7 +87,7 @@ internal static class AgentSettings
             (o, v) => o with { PeerConnectTimeout = Duration.Parse(v[0], "peer-connect-timeout") }),
         new("peer-stall-timeout", "DURATION", "no bytes from a peer for this long and the fill continues elsewhere (default 2s)", false,
             (o, v) => o with { PeerStallTimeout = Duration.Parse(v[0], "peer-stall-timeout") }),
-        new("peer-min-rate", "RATE", "a peer slower than this over 3 s, and not for want of bytes of its own, is left for the next origin; 0 never (default 2MiB/s)", false,
+        new("peer-min-rate", "RATE", "a peer slower than this over 3 s is left for the next origin; 0 never (default 2MiB/s)", false,
             (o, v) => o with { PeerMinRate = v[0].Trim() == "0" ? 0 : PrefetchSettings.Bandwidth(v[0]) }),
         new("shutdown-timeout", "DURATION", "on SIGTERM, how long in-flight responses may take to finish before the final checkpoint (default 25s)", false,
             (o, v) => o with { ShutdownTimeout = Duration.Parse(v[0], "shutdown-timeout") }),

@@ -19,7 +19,6 @@ namespace NodeCache.Agent.Peers;
 ///     digest is verified;
 /// (2) on its owner only, by joining or starting the one fill from the upstream with this agent's own credentials;
 /// (3) with a redirect to an agent already receiving it, when this one uploads it to enough agents already;
-/// a HEAD with <c>progress</c> with how much of the blob is here, for an agent whose bytes from here come slowly;
 /// and with a fast 404 otherwise, so that the asking agent moves on. It never starts an upstream fill for a blob it does
 /// not own, nor for a request that was redirected here or that asks for what it holds only (the asking agent's upstream
 /// is down), and it serves nothing but the cache's blobs. A manifest, asked for only while the asking agent's upstream
@@ -67,26 +66,7 @@ internal sealed class PeerEndpoint(
             await LendManifestAsync(context, decoded).ConfigureAwait(false);
             return;
         }
-        if (HttpMethods.IsHead(request.Method) && request.Query[PeerPaths.ProgressParameter] == "1")
-        {
-            await AnswerProgressAsync(context, decoded.Digest!.Value).ConfigureAwait(false);
-            return;
-        }
         await ServeBlobAsync(context, decoded, decoded.Digest!.Value, peer).ConfigureAwait(false);
-    }
-
-    // How much of the blob is here, cached or arriving: an agent receiving it from this one asks when its bytes come slowly.
-    private async Task AnswerProgressAsync(HttpContext context, Digest digest)
-    {
-        long? held = store.TryGet(digest, out var cached) ? cached.Size : fills.TryGetRunning(digest, out var fill) ? fill.Written : null;
-        if (held is not { } bytes)
-        {
-            metrics.Answer("not_found");
-            await OciErrorResponse.WriteAsync(context, MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"this agent holds no part of blob {digest}").ConfigureAwait(false);
-            return;
-        }
-        context.Response.Headers[PeerPaths.HeldBytesHeader] = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        metrics.Answer("served");
     }
 
     private async Task LendManifestAsync(HttpContext context, RegistryRequest decoded)

@@ -314,9 +314,9 @@ public sealed class BlobFills
                                 await throttle.TakeAsync(read, _stopping).ConfigureAwait(false);
                                 watch?.Restart();
                             }
-                            else if (watch is not null && watch.TooSlow(read) && await origin.FallsBehindAsync(fill.Digest, written, _stopping).ConfigureAwait(false))
+                            else if (watch is not null && watch.TooSlow(read))
                             {
-                                (broke, detail) = (FallbackReason.Slow, $"slower than {origin.Pace!.MinBytesPerSecond} bytes/s, and not for want of bytes of its own");
+                                (broke, detail) = (FallbackReason.Slow, $"slower than {origin.Pace!.MinBytesPerSecond} bytes/s");
                                 break;
                             }
                         }

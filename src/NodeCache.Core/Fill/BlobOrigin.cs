@@ -46,15 +46,6 @@ public abstract class BlobOrigin
     /// <param name="size">The size the first origin announced; null when opening from the start.</param>
     public abstract Task<OriginAnswer> OpenAsync(Digest digest, long offset, long? size, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Asked when a whole window of this origin's bytes came in under its minimum rate: true when the origin is slow of
-    /// itself and the fill should move on. An agent that relays a blob it is still receiving sends it no faster than its
-    /// own source: it is false for one that has sent nearly all it holds, since leaving it would only fetch the rest from
-    /// the upstream a second time. By default every slow window counts.
-    /// </summary>
-    /// <param name="reached">The bytes of the blob this fill holds.</param>
-    public virtual Task<bool> FallsBehindAsync(Digest digest, long reached, CancellationToken cancellationToken) => Task.FromResult(true);
-
     /// <summary>Counts bytes this origin delivered to the fill.</summary>
     public virtual void Received(long bytes)
     {

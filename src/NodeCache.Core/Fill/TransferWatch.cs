@@ -10,7 +10,7 @@ internal sealed class TransferWatch : IDisposable
 {
     private readonly OriginPace _pace;
     private readonly CancellationToken _stopping;
-    private CancellationTokenSource _stall;
+    private readonly CancellationTokenSource _stall;
     private long _windowStarted = Stopwatch.GetTimestamp();
     private long _windowBytes;
 
@@ -24,17 +24,9 @@ internal sealed class TransferWatch : IDisposable
     /// <summary>True when the last read was cancelled because no bytes came in time, not because the agent is stopping.</summary>
     public bool Stalled => _stall.IsCancellationRequested && !_stopping.IsCancellationRequested;
 
-    /// <summary>
-    /// The token for the next read: it is cancelled when no bytes arrive within the stall timeout. The time between reads
-    /// (a prefetch's pacing, a question to the origin) is no stall: a timer that ran out meanwhile starts again.
-    /// </summary>
+    /// <summary>The token for the next read: it is cancelled when no bytes arrive within the stall timeout.</summary>
     public CancellationToken NextRead()
     {
-        if (!_stall.TryReset())
-        {
-            _stall.Dispose();
-            _stall = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
-        }
         _stall.CancelAfter(_pace.StallTimeout);
         return _stall.Token;
     }

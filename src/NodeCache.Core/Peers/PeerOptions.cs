@@ -12,7 +12,7 @@ public sealed record PeerOptions
     /// <summary>No bytes from a peer for this long and the fill continues from the next origin.</summary>
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>A peer slower than this over a whole <see cref="RateWindow"/>, while it holds bytes it has not sent, is left for the next origin; 0 never judges the rate.</summary>
+    /// <summary>A peer slower than this over a whole <see cref="RateWindow"/> is left for the next origin; 0 never judges the rate.</summary>
     public long MinBytesPerSecond { get; init; } = 2L << 20;
 
     public TimeSpan RateWindow { get; init; } = TimeSpan.FromSeconds(3);

@@ -111,38 +111,6 @@ internal sealed class PeerOrigin(
         }
     }
 
-    /// <summary>
-    /// Asks the agent sending the body how much of the blob it holds: it falls behind when it holds more than a window at
-    /// the minimum rate beyond what this fill received (its own link or load holds the bytes back), and keeps pace when it
-    /// sends what it receives as it receives it. No answer in a stall timeout counts as falling behind.
-    /// </summary>
-    public override async Task<bool> FallsBehindAsync(Digest digest, long reached, CancellationToken cancellationToken)
-    {
-        using var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        probe.CancelAfter(options.StallTimeout);
-        try
-        {
-            using var response = await client.SendAsync(HttpMethod.Head, _answering, PeerPaths.Progress(registry, repository, digest), rangeStart: null, accept: null, probe.Token)
-                .ConfigureAwait(false);
-            if (response.StatusCode != HttpStatusCode.OK
-                || !response.Headers.TryGetValues(PeerPaths.HeldBytesHeader, out var values)
-                || !long.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var held))
-            {
-                return true;
-            }
-            var behind = held - reached > _pace.MinBytesPerSecond * _pace.Window.TotalSeconds;
-            if (!behind)
-            {
-                logger.LogDebug("Peer {Peer} is slow only as its own source is: it holds {Held} bytes of {Digest}, this fill {Reached}", _answering, held, digest, reached);
-            }
-            return behind;
-        }
-        catch (Exception ex) when (ex is PeerUnreachableException or HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return true;
-        }
-    }
-
     public override void Received(long bytes)
     {
         metrics.Received(bytes);

@@ -22,12 +22,6 @@ public static class PeerPaths
     /// <summary>Set while the upstream cannot answer: the agent asked answers only from what it holds or receives, and fetches nothing.</summary>
     public const string HeldParameter = "held";
 
-    /// <summary>Set on a HEAD that asks how much of a blob the agent holds, cached or still arriving: the answer says in <see cref="HeldBytesHeader"/>.</summary>
-    public const string ProgressParameter = "progress";
-
-    /// <summary>The answer to a <see cref="ProgressParameter"/> HEAD: the bytes of the blob the agent holds (all of them once cached).</summary>
-    public const string HeldBytesHeader = "X-NodeCache-Held-Bytes";
-
     /// <summary>Answer headers of a manifest lent while the upstream cannot answer: when the lender's copy was named for the tag (Unix seconds).</summary>
     public const string FetchedAtHeader = "X-NodeCache-Fetched-At";
 
@@ -50,10 +44,6 @@ public static class PeerPaths
         }
         return direct ? path + $"&{DirectParameter}=1" : path;
     }
-
-    /// <summary>A HEAD that asks how much of the blob the agent holds, and fetches nothing.</summary>
-    public static string Progress(string registry, RepositoryName repository, Digest digest) =>
-        $"/v2/{repository}/blobs/{digest}?ns={Uri.EscapeDataString(registry)}&{ProgressParameter}=1";
 
     public static string Manifest(string registry, RepositoryName repository, string reference) =>
         $"/v2/{repository}/manifests/{reference}?ns={Uri.EscapeDataString(registry)}";
