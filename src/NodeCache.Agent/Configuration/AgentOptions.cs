@@ -102,7 +102,7 @@ internal sealed record AgentOptions
 
     public int PeerUploads { get; init; } = 8;
 
-    public TimeSpan PeerConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan PeerConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(200);
 
     public TimeSpan PeerStallTimeout { get; init; } = TimeSpan.FromSeconds(2);
 

@@ -83,7 +83,7 @@ internal static class AgentSettings
             (o, v) => o with { PeerUploadsPerBlob = PeerSettings.Uploads(v[0]) }),
         new("peer-uploads", "N", "uploads to other agents at once, of all blobs; beyond it agents are redirected to agents receiving the blob (default 8)", false,
             (o, v) => o with { PeerUploads = PeerSettings.Uploads(v[0]) }),
-        new("peer-connect-timeout", "DURATION", "a peer that does not accept a connection within this is passed over (default 250ms)", false,
+        new("peer-connect-timeout", "DURATION", "a peer that does not accept a connection, or acknowledge a request, within this is passed over (default 200ms)", false,
             (o, v) => o with { PeerConnectTimeout = Duration.Parse(v[0], "peer-connect-timeout") }),
         new("peer-stall-timeout", "DURATION", "no bytes from a peer for this long and the fill continues elsewhere (default 2s)", false,
             (o, v) => o with { PeerStallTimeout = Duration.Parse(v[0], "peer-stall-timeout") }),

@@ -5,11 +5,13 @@ using NodeCache.Upstream;
 namespace NodeCache.Peers;
 
 /// <summary>
-/// Sends signed requests to other agents' peer APIs: a short connect timeout, so an unreachable agent costs a fraction of a
-/// second, and a bound on the wait for the answer's headers. Redirects are the caller's to follow, since only members may be
-/// followed to. With TLS, a peer's certificate must chain to the cluster's peer CA and to nothing else, and its name is not
-/// checked: the agents of a DaemonSet share one certificate and are addressed by their nodes' IPs, so holding a key the peer
-/// CA certified is what identifies a peer.
+/// Sends signed requests to other agents' peer APIs. An agent whose network stack does not answer within the connect
+/// timeout (it accepts no connection, or leaves the request unacknowledged on a kept-alive one) is given up at that moment,
+/// so an unreachable owner costs a fraction of a second; one that answers has until the response timeout to finish a TLS
+/// handshake and send its headers. Redirects are the caller's to follow, since only members may be followed to. With TLS,
+/// a peer's certificate must chain to the cluster's peer CA and to nothing else, and its name is not checked: the agents
+/// of a DaemonSet share one certificate and are addressed by their nodes' IPs, so holding a key the peer CA certified is
+/// what identifies a peer.
 /// </summary>
 public sealed class PeerClient : IDisposable
 {
@@ -17,6 +19,7 @@ public sealed class PeerClient : IDisposable
     private readonly CaBundle? _trust;
     private readonly PeerProof _proof;
     private readonly string _self;
+    private readonly TimeSpan _connectTimeout;
     private readonly TimeSpan _responseTimeout;
 
     /// <param name="self">This agent's own peer URL, which every request names as its requester.</param>
@@ -25,19 +28,23 @@ public sealed class PeerClient : IDisposable
     {
         _proof = proof;
         _self = PeerMember.CanonicalUrl(self);
+        _connectTimeout = options.ConnectTimeout;
         _responseTimeout = options.ResponseTimeout;
         _trust = options.TlsCaFile is { } ca ? LoadCa(ca) : null;
         var trust = _trust;
-        _http = UpstreamHttp.Create(options.ConnectTimeout, Timeout.InfiniteTimeSpan, "nodecache-peer",
+        // A request is given up at the connect timeout by what the kernel says (PeerReach), not by the handler's timer, which a
+        // starved process runs late. The handler's own timeout bounds what the kernel cannot judge: a TLS handshake a busy
+        // agent is slow to finish gets the time an answer gets.
+        _http = UpstreamHttp.Create(options.ResponseTimeout, Timeout.InfiniteTimeSpan, "nodecache-peer",
             trust is null ? null : (certificate, chain, errors) => certificate is not null && !errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable) && trust.ChainsToBundle(certificate, chain),
-            useProxy: false);
+            useProxy: false, connect: PeerSockets.Connect(options.StallTimeout));
     }
 
     /// <summary>
     /// Sends a signed request to <paramref name="member"/>'s <paramref name="pathAndQuery"/> and returns once its headers
     /// arrive; the body is the caller's to read and the response its to dispose.
     /// </summary>
-    /// <exception cref="PeerUnreachableException">No connection, or no headers within the response timeout.</exception>
+    /// <exception cref="PeerUnreachableException">No connection, no acknowledgement of the request, or no headers within the response timeout.</exception>
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string memberId, string pathAndQuery, long? rangeStart, string? accept, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(memberId + pathAndQuery));
@@ -54,11 +61,21 @@ public sealed class PeerClient : IDisposable
         {
             request.Headers.TryAddWithoutValidation("Accept", accept);
         }
+        var reach = new PeerReach(request, _connectTimeout);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_responseTimeout);
         try
         {
-            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
+            reach.ClaimWrites();
+            var answer = _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            if (await reach.SilenceAsync(answer, deadline.Token).ConfigureAwait(false) is { } silence)
+            {
+                // Not the handler's own report of it, which comes later: the next origin is asked now.
+                await deadline.CancelAsync().ConfigureAwait(false);
+                Abandon(answer);
+                throw new PeerUnreachableException(memberId, stalled: false, $"{silence} (given up {reach.Elapsed.TotalMilliseconds:0} ms after asking)");
+            }
+            return await answer.ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -78,6 +95,17 @@ public sealed class PeerClient : IDisposable
         _http.Dispose();
         _trust?.Dispose();
     }
+
+    // The handler ends a request given up as a cancellation; an answer that came at that very moment is closed.
+    private static void Abandon(Task<HttpResponseMessage> answer) =>
+        answer.ContinueWith(static sent =>
+        {
+            if (sent.IsCompletedSuccessfully)
+            {
+                sent.Result.Dispose();
+            }
+            return sent.Exception;
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private static CaBundle LoadCa(string path)
     {

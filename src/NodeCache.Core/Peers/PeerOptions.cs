@@ -3,8 +3,14 @@ namespace NodeCache.Peers;
 /// <summary>How this agent talks to the others and shares with them; the defaults suit nodes on one data-centre network.</summary>
 public sealed record PeerOptions
 {
-    /// <summary>An owner that does not accept a connection within this is passed over: containerd 1.6 has no dial timeout of its own for a mirror.</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// An owner whose network stack does not answer within this (no connection accepted, or the request left unacknowledged
+    /// on a kept-alive one) is passed over: containerd 1.6 has no dial timeout of its own for a mirror. A node on the same
+    /// network answers in well under a millisecond, and a lost SYN is sent again only after a second, so any timeout well
+    /// under a second tells the same members apart; this one leaves the rest of 300 ms for the agent's own work on a loaded
+    /// node (perf/RESULTS.md#giving-up-a-silent-member).
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>From the request to the answer's headers: an owner starting a cold fill first gets Harbor's headers itself.</summary>
     public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(5);

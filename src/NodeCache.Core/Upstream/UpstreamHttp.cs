@@ -17,8 +17,10 @@ internal static class UpstreamHttp
     /// <summary>A client for blobs and manifests: no redirects followed, no decompression, no connection cap, no cookies.</summary>
     /// <param name="validate">TLS validation instead of the system's; null trusts what the system trusts.</param>
     /// <param name="useProxy">False for peers on the node network, which an HTTP proxy for the outside must not carry.</param>
+    /// <param name="connect">Opens the connections instead of the handler's own way; null connects as the handler does.</param>
     public static HttpClient Create(
-        TimeSpan connectTimeout, TimeSpan timeout, string userAgent, Func<X509Certificate2?, X509Chain?, SslPolicyErrors, bool>? validate, bool useProxy = true)
+        TimeSpan connectTimeout, TimeSpan timeout, string userAgent, Func<X509Certificate2?, X509Chain?, SslPolicyErrors, bool>? validate, bool useProxy = true,
+        Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -34,6 +36,10 @@ internal static class UpstreamHttp
             UseCookies = false,
             UseProxy = useProxy,
         };
+        if (connect is not null)
+        {
+            handler.ConnectCallback = connect;
+        }
         if (validate is not null)
         {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => validate(certificate as X509Certificate2, chain, errors);

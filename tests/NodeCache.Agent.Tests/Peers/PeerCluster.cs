@@ -154,14 +154,14 @@ internal sealed class PeerCluster : IAsyncDisposable
         ["--peer-tls-cert", served.CertificatePath, "--peer-tls-key", served.KeyPath, "--peer-tls-ca", trusted.CaPath];
 
     // Loopback answers in microseconds, but this machine's two cores are shared with other test classes running at the same
-    // time, and a starved agent has been seen to miss the 250 ms connect timeout on its first connects and to leave 2 s gaps
-    // in a stream; each such miss makes an agent go to the upstream itself, which the tests count. With TLS the peer client's
-    // connect timeout bounds the handshake as well as the TCP connect, and a fresh agent's first handshake waits for the CPU
-    // of both agents: here it has taken more than 1 s, so a TLS cluster waits for a connection as long as for an answer (5 s).
-    // The tests that are about those timeouts set them themselves, and members that are down here refuse connections at once.
-    private string[] Patient(IReadOnlyList<string> extra) =>
+    // time, and a starved agent has been seen to leave 2 s gaps in a stream; each such miss makes an agent go to the upstream
+    // itself, which the tests count. The connect timeout judges only whether a member's kernel answers (a TLS handshake, which
+    // waits for both agents' CPU, falls under the answer's time), so it is raised only to spare the first connects of agents
+    // still starting. The tests that are about those timeouts set them themselves, and members that are down here refuse
+    // connections at once.
+    private static string[] Patient(IReadOnlyList<string> extra) =>
     [
-        .. extra.Contains("--peer-connect-timeout") ? (string[])[] : ["--peer-connect-timeout", Tls is null ? "1s" : "5s"],
+        .. extra.Contains("--peer-connect-timeout") ? (string[])[] : ["--peer-connect-timeout", "1s"],
         .. extra.Contains("--peer-stall-timeout") ? (string[])[] : ["--peer-stall-timeout", "10s"],
     ];
 

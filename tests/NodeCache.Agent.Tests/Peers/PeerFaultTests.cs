@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using NodeCache.Oci;
 using NodeCache.Testing;
@@ -38,54 +37,6 @@ public sealed class PeerFaultTests(PeerClusterFixture fixture, ITestOutputHelper
         Assert.All(image.Blobs, blob => Assert.Single(gets, r => r.Reference == blob.Digest.ToString() && r.Status == 200));
         Assert.All(gets.Where(r => r.Status == 206), r => Assert.True(r.Written < image.Blobs.Single(b => b.Digest.ToString() == r.Reference).Size, r.ToString()));
         output.WriteLine($"Harbor sent {rollout.HarborEgress:F2}× the image ({rollout.LeastServedBlob:F2}–{rollout.MostServedBlob:F2}× per blob)");
-    }
-
-    [Fact]
-    public async Task An_owner_that_does_not_answer_is_given_up_at_the_connect_timeout_not_waited_for()
-    {
-        using var timeout = new CancellationTokenSource(PeerClusterFixture.TestLimit);
-        await fixture.SettleAsync(timeout.Token);
-        var image = await fixture.PushImageAsync("silent-owner", layers: [.. Enumerable.Repeat(128 * OciImageBuilder.KiB, 8)]);
-        var asking = fixture.Nodes[1];
-        var layer = image.Layers.First(l => fixture.Ranked(l.Digest)[0] != asking);
-        var silent = fixture.Ranked(layer.Digest)[0];
-        // A cold read from another owner first: the agent's first peer fill after a start also compiles its code paths.
-        var warmUp = image.Layers.First(l => fixture.Ranked(l.Digest)[0] is var owner && owner != asking && owner != silent);
-        Assert.Equal(warmUp.Digest, (await PeerClusterFixture.ReadBlobAsync(asking, image.Repository, warmUp.Digest, timeout.Token)).Received);
-        var fallbacksBefore = await PeerClusterFixture.SumMetricAsync([asking], PeerMetrics.Fallbacks, ("reason", "unreachable"));
-        fixture.Disturbed();
-
-        // Its endpoint stays ready, as a partitioned node's does until the node controller notices.
-        await silent.Machine.BlackholeAsync();
-        var sent = DateTimeOffset.UtcNow;
-        BlobRead read;
-        try
-        {
-            read = await PeerClusterFixture.ReadBlobAsync(asking, image.Repository, layer.Digest, timeout.Token);
-        }
-        finally
-        {
-            await silent.Machine.HealAsync();
-        }
-
-        Assert.Equal(200, read.Status);
-        Assert.Equal(layer.Digest, read.Received);
-        await PeerClusterFixture.AssertMetricReachesAsync([asking], PeerMetrics.Fallbacks, fallbacksBefore + 1, "the fallback counted", ("reason", "unreachable"));
-        // The agent gives the owner up after its 250 ms connect timeout. The bound is wider than the 300 ms the agent aims
-        // at because this machine's two cores are shared (scheduling alone adds hundreds of milliseconds under load); what
-        // it rules out is waiting for the owner: the 5 s answer timeout, or containerd's own 30 s dial.
-        var gaveUp = GaveUpAt(asking, silent) - sent;
-        output.WriteLine($"{asking} gave {silent} up {gaveUp.TotalMilliseconds:F0} ms after the request; the blob arrived after {read.Total.TotalMilliseconds:F0} ms");
-        Assert.True(gaveUp < TimeSpan.FromSeconds(1), $"{asking} gave the silent owner {silent} up only {gaveUp.TotalMilliseconds:F0} ms after the request");
-        Assert.True(read.Total < TimeSpan.FromSeconds(5), $"the blob arrived {read.Total.TotalMilliseconds:F0} ms after the request");
-    }
-
-    // When the asking agent's log says it left the member for the next origin because it could not connect.
-    private static DateTimeOffset GaveUpAt(ClusterNode asking, ClusterNode member)
-    {
-        var line = File.ReadLines(asking.Agent!.LogPath)
-            .Last(l => l.Contains($"Leaving peer {member.PeerUrl.ToString().TrimEnd('/')} for the next origin: Unreachable", StringComparison.Ordinal));
-        return DateTimeOffset.Parse(line[..line.IndexOf(' ', StringComparison.Ordinal)], CultureInfo.InvariantCulture);
     }
 
     [Fact]

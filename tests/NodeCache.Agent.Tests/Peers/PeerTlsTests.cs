@@ -73,7 +73,17 @@ public sealed class PeerTlsTests : IDisposable
         Assert.Equal(0, asked.Value("nodecache_peer_received_bytes_total", AgentMetrics.Labels()));
         Assert.Equal(layer.Size, asked.Value("nodecache_upstream_bytes_total", AgentMetrics.Labels()));
         Assert.Equal(1, asked.Value(PeerMetrics.Fallbacks, AgentMetrics.Labels()));
-        Assert.Contains("The remote certificate was rejected", asking.Agent.LogTail(), StringComparison.Ordinal);
+        // The agent's console logger writes on a thread of its own: the line may reach its output after the pull completed.
+        using var logged = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        logged.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            await asking.Agent.Output.WaitForLineAsync(l => l.Text.Contains("The remote certificate was rejected", StringComparison.Ordinal), logged.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Assert.Fail($"the asking agent never logged the rejected certificate\n{asking.Agent.LogTail()}");
+        }
         // The handshake failed before any request was sent: the untrusted agent never saw the cluster's proof, and sent nothing.
         var stranger = await cluster.MetricsAsync(untrusted, cancellationToken);
         Assert.Equal(0, stranger.Series(PeerMetrics.Answers).Sum(s => s.Value));
