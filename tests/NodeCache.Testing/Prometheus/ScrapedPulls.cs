@@ -122,7 +122,7 @@ public sealed class ScrapedPulls : IAsyncDisposable
         var metricsPortB = LoopbackPort.Next();
         MetricsUri = new Uri($"http://127.0.0.1:{metricsPort}/");
         Agent = Own(await StartNodeAsync(metricsPort, peerPort, peerUrl));
-        // A starved agent on this shared machine can miss the default connect timeout (250 ms) or leave a gap in a stream
+        // A starved agent on this shared machine can miss the default connect timeout (200 ms) or leave a gap in a stream
         // longer than the default stall timeout (2 s), and go to Harbor instead.
         PeerAgent = Own(await StartNodeAsync(
             metricsPortB, peerPortB, $"{peerUrl},http://127.0.0.1:{peerPortB}", "--peer-connect-timeout", "1s", "--peer-stall-timeout", "10s"));
