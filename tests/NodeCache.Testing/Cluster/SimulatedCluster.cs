@@ -168,7 +168,11 @@ public sealed class SimulatedCluster : IAsyncDisposable
             // The agent's default minimum peer rate (2 MiB/s) suits data-centre links. On these links of tens of Mbit/s, an
             // owner's four uploads of a blob get a quarter of its link each, near that default, so healthy owners were left
             // as "slow": an eighth of a node's link (half a fair share) is what "far slower than expected" means here.
-            arguments.AddRange(["--peer-min-rate", string.Create(CultureInfo.InvariantCulture, $"{Options.NodeLink.BytesPerSecond / 8 / 1024}KiB/s")]);
+            // Unless the cluster's own agent arguments choose the rate: a comparison of settings.
+            if (!Options.AgentArguments.Contains("--peer-min-rate"))
+            {
+                arguments.AddRange(["--peer-min-rate", string.Create(CultureInfo.InvariantCulture, $"{Options.NodeLink.BytesPerSecond / 8 / 1024}KiB/s")]);
+            }
             if (!node.AdvertisedAddress.Equals(node.Machine.Address))
             {
                 arguments.AddRange(["--peer-url", node.PeerUrl.ToString().TrimEnd('/')]);
