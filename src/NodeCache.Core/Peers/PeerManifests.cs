@@ -36,7 +36,7 @@ public sealed class PeerManifests(PeerClient client, PeerMembership membership, 
             var none = LenderAnswer.None with { RepositoryPublic = repositoryPublic };
             if (response.Headers.TryGetValues(PeerPaths.DeniedHeader, out var codes))
             {
-                metrics.Request("denied");
+                metrics.Request(PeerRequestResult.Denied);
                 var (body, _) = await BoundedBody.ReadAsync(response.Content, MediaTypes.MaxManifestSize, options.ResponseTimeout, cancellationToken).ConfigureAwait(false);
                 var denial = MirrorError.FromUpstreamRefusal((int)response.StatusCode, codes.First(), $"agent {member.Id} holds {reference} as denied by the upstream",
                     System.Text.Encoding.UTF8.GetString(body), response.Content.Headers.ContentType?.ToString());
@@ -44,7 +44,7 @@ public sealed class PeerManifests(PeerClient client, PeerMembership membership, 
             }
             if (response.StatusCode != HttpStatusCode.OK)
             {
-                metrics.Request(response.StatusCode == HttpStatusCode.NotFound ? "not_found" : "failed");
+                metrics.Request(response.StatusCode == HttpStatusCode.NotFound ? PeerRequestResult.NotFound : PeerRequestResult.Failed);
                 return none;
             }
             var (bytes, complete) = await BoundedBody.ReadAsync(response.Content, MediaTypes.MaxManifestSize, options.ResponseTimeout, cancellationToken).ConfigureAwait(false);
@@ -54,11 +54,11 @@ public sealed class PeerManifests(PeerClient client, PeerMembership membership, 
             var digest = Digest.Compute((byDigest ? wanted : named)?.Algorithm ?? DigestAlgorithm.Sha256, bytes);
             if (!complete || named != digest || (byDigest && wanted != digest))
             {
-                metrics.Request("failed");
+                metrics.Request(PeerRequestResult.Failed);
                 logger.LogWarning("Agent {Peer} lent {Reference} whose bytes do not match the digest it names; not used", member.Id, reference);
                 return none;
             }
-            metrics.Request("served");
+            metrics.Request(PeerRequestResult.Served);
             var fetchedAt = response.Headers.TryGetValues(PeerPaths.FetchedAtHeader, out var at) && long.TryParse(at.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
                 ? DateTimeOffset.FromUnixTimeSeconds(seconds)
                 : (DateTimeOffset?)null;
@@ -67,12 +67,12 @@ public sealed class PeerManifests(PeerClient client, PeerMembership membership, 
         }
         catch (PeerUnreachableException ex)
         {
-            metrics.Request(ex.Stalled ? "stalled" : "unreachable");
+            metrics.Request(ex.Stalled ? PeerRequestResult.Stalled : PeerRequestResult.Unreachable);
             return LenderAnswer.None;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            metrics.Request("failed");
+            metrics.Request(PeerRequestResult.Failed);
             return LenderAnswer.None;
         }
     }

@@ -11,7 +11,7 @@ namespace NodeCache.Peers;
 public sealed class PeerMetrics : IDisposable
 {
     // The label values that are known before anything happens (see ExportKnownSeries).
-    private static readonly string[] RequestResults = ["served", "redirected", "not_found", "denied", "refused", "unreachable", "stalled", "failed"];
+    private static readonly string[] RequestResults = [.. Enum.GetValues<PeerRequestResult>().Select(Label)];
     private static readonly string[] AnswerResults = ["served", "redirected", "not_found", "denied", "unauthorized", "bad_request", "failed"];
     private static readonly string[] FallbackReasons = [.. Enum.GetValues<FallbackReason>().Select(Label)];
 
@@ -62,7 +62,7 @@ public sealed class PeerMetrics : IDisposable
         _uploads.Add(0);
     }
 
-    public void Request(string result) => _requests.Add(1, new KeyValuePair<string, object?>("result", result));
+    public void Request(PeerRequestResult result) => _requests.Add(1, new KeyValuePair<string, object?>("result", Label(result)));
 
     public void Answer(string result) => _answers.Add(1, new KeyValuePair<string, object?>("result", result));
 
@@ -77,6 +77,20 @@ public sealed class PeerMetrics : IDisposable
     public void UploadEnded() => _uploads.Add(-1);
 
     public void Dispose() => _meter.Dispose();
+
+    /// <summary>The <c>result</c> label of <c>nodecache_peer_requests_total</c>: dashboards and alerts query these values.</summary>
+    public static string Label(PeerRequestResult result) => result switch
+    {
+        PeerRequestResult.Served => "served",
+        PeerRequestResult.Redirected => "redirected",
+        PeerRequestResult.NotFound => "not_found",
+        PeerRequestResult.Denied => "denied",
+        PeerRequestResult.Refused => "refused",
+        PeerRequestResult.Unreachable => "unreachable",
+        PeerRequestResult.Stalled => "stalled",
+        PeerRequestResult.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(result), result, "a request result without a label"),
+    };
 
     public static string Label(FallbackReason reason) => reason switch
     {

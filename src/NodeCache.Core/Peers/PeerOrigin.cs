@@ -48,7 +48,7 @@ internal sealed class PeerOrigin(
             catch (PeerUnreachableException ex)
             {
                 var reason = ex.Stalled ? FallbackReason.Stalled : FallbackReason.Unreachable;
-                metrics.Request(ex.Stalled ? "stalled" : "unreachable");
+                metrics.Request(ex.Stalled ? PeerRequestResult.Stalled : PeerRequestResult.Unreachable);
                 if (target == member.Id)
                 {
                     return OriginAnswer.Missing(reason, ex.Message);
@@ -67,10 +67,10 @@ internal sealed class PeerOrigin(
                     if (Fits(response, offset, size) is { } problem)
                     {
                         response.Dispose();
-                        metrics.Request("failed");
+                        metrics.Request(PeerRequestResult.Failed);
                         return OriginAnswer.Missing(FallbackReason.Failed, $"{target}: {problem}");
                     }
-                    metrics.Request("served");
+                    metrics.Request(PeerRequestResult.Served);
                     health.Succeeded(target);
                     var content = response.Content;
                     var total = offset == 0 ? content.Headers.ContentLength : size;
@@ -79,13 +79,13 @@ internal sealed class PeerOrigin(
                 case HttpStatusCode.TemporaryRedirect or HttpStatusCode.Found or HttpStatusCode.SeeOther when !direct && hops < options.MaxRedirects
                     && RedirectTarget(response) is { } next:
                     response.Dispose();
-                    metrics.Request("redirected");
+                    metrics.Request(PeerRequestResult.Redirected);
                     (target, path) = next;
                     continue;
                 case HttpStatusCode.NotFound when target != member.Id:
                     // The agent it was sent to holds nothing (any more): the member that sent it serves it itself.
                     response.Dispose();
-                    metrics.Request("not_found");
+                    metrics.Request(PeerRequestResult.NotFound);
                     (target, path, direct) = BackToMember(digest, tried, direct, $"{target} holds no {digest}", out var none);
                     if (none is not null)
                     {
@@ -94,18 +94,18 @@ internal sealed class PeerOrigin(
                     continue;
                 case HttpStatusCode.NotFound:
                     response.Dispose();
-                    metrics.Request("not_found");
+                    metrics.Request(PeerRequestResult.NotFound);
                     return OriginAnswer.Missing(FallbackReason.NotFound, $"{target} neither holds nor fetches {digest}");
                 case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
                     response.Dispose();
-                    metrics.Request("refused");
+                    metrics.Request(PeerRequestResult.Refused);
                     // Worth a warning every time: the agents disagree on the secret, or a clock is far off.
                     logger.LogWarning("Peer {Peer} refused this agent's request ({Status}): do the agents share one --peer-token-file, and are their clocks within {Skew}?",
                         target, (int)response.StatusCode, PeerProof.MaxSkew);
                     return OriginAnswer.Missing(FallbackReason.Refused, $"{target} answered {(int)response.StatusCode}");
                 default:
                     response.Dispose();
-                    metrics.Request("failed");
+                    metrics.Request(PeerRequestResult.Failed);
                     return OriginAnswer.Missing(FallbackReason.Failed, $"{target} answered {(int)response.StatusCode}");
             }
         }
