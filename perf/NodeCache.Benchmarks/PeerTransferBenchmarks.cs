@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using NodeCache.Peers;
 using NodeCache.Testing;
 
@@ -65,7 +66,7 @@ public class PeerTransferBenchmarks
         var address = new Uri(_server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
         _member = PeerMember.CanonicalUrl($"{address.Scheme}://127.0.0.1:{address.Port}");
         var options = new PeerOptions { TlsCaFile = tls ? _authority.CaPath : null };
-        _client = new PeerClient(options, new PeerProof(PeerSecret.FromText("a-benchmark-peer-secret-of-32-bytes"), TimeProvider.System), "http://127.0.0.1:1");
+        _client = new PeerClient(options, new PeerProof(PeerSecret.FromText("a-benchmark-peer-secret-of-32-bytes"), TimeProvider.System), "http://127.0.0.1:1", NullLogger.Instance);
     }
 
     [GlobalCleanup]

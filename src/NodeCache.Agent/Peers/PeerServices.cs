@@ -54,7 +54,7 @@ internal static class PeerServices
         services.AddSingleton(sp => new PeerHealth(TimeProvider.System));
         services.AddSingleton(sp => new PeerOwnership(sp.GetRequiredService<PeerMembership>(), sp.GetRequiredService<PeerHealth>(), options.PeerZoneLocal));
         services.AddSingleton(sp => new PeerProof(secret, TimeProvider.System));
-        services.AddSingleton(sp => new PeerClient(peerOptions, sp.GetRequiredService<PeerProof>(), options.PeerUrl!));
+        services.AddSingleton(sp => new PeerClient(peerOptions, sp.GetRequiredService<PeerProof>(), options.PeerUrl!, sp.GetRequiredService<ILogger<PeerClient>>()));
         services.AddSingleton(sp => Metrics(sp));
         services.AddSingleton(sp => new PeerUploads(peerOptions.UploadsPerBlob, peerOptions.Uploads, sp.GetRequiredService<PeerHealth>(), sp.GetRequiredService<PeerMetrics>(), TimeProvider.System));
         services.AddSingleton<IFillRouting>(sp => new PeerRouting(

@@ -9,7 +9,10 @@ public enum FallbackReason
     /// <summary>The origin holds no such blob and will not fetch it.</summary>
     NotFound,
 
-    /// <summary>The origin refused the request (a peer that does not accept this agent's proof).</summary>
+    /// <summary>
+    /// The origin refused the request (a peer that does not accept this agent's proof), or is a peer whose certificate this
+    /// agent does not accept.
+    /// </summary>
     Refused,
 
     /// <summary>An error answer, a broken connection, or an answer that does not fit the blob.</summary>

@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Security;
+using System.Security.Authentication;
+using Microsoft.Extensions.Logging;
 using NodeCache.Upstream;
 
 namespace NodeCache.Peers;
@@ -11,7 +13,8 @@ namespace NodeCache.Peers;
 /// handshake and send its headers. Redirects are the caller's to follow, since only members may be followed to. With TLS,
 /// a peer's certificate must chain to the cluster's peer CA and to nothing else, and its name is not checked: the agents
 /// of a DaemonSet share one certificate and are addressed by their nodes' IPs, so holding a key the peer CA certified is
-/// what identifies a peer.
+/// what identifies a peer. A peer whose certificate this agent rejects is told apart from one it cannot reach, and warned
+/// of: the cluster's certificates need fixing, and no request was sent to it.
 /// </summary>
 public sealed class PeerClient : IDisposable
 {
@@ -21,11 +24,13 @@ public sealed class PeerClient : IDisposable
     private readonly string _self;
     private readonly TimeSpan _connectTimeout;
     private readonly TimeSpan _responseTimeout;
+    private readonly ILogger _logger;
 
     /// <param name="self">This agent's own peer URL, which every request names as its requester.</param>
     /// <exception cref="FormatException">The TLS CA file cannot be read.</exception>
-    public PeerClient(PeerOptions options, PeerProof proof, string self)
+    public PeerClient(PeerOptions options, PeerProof proof, string self, ILogger logger)
     {
+        _logger = logger;
         _proof = proof;
         _self = PeerMember.CanonicalUrl(self);
         _connectTimeout = options.ConnectTimeout;
@@ -44,7 +49,10 @@ public sealed class PeerClient : IDisposable
     /// Sends a signed request to <paramref name="member"/>'s <paramref name="pathAndQuery"/> and returns once its headers
     /// arrive; the body is the caller's to read and the response its to dispose.
     /// </summary>
-    /// <exception cref="PeerUnreachableException">No connection, no acknowledgement of the request, or no headers within the response timeout.</exception>
+    /// <exception cref="PeerUnansweredException">
+    /// No connection, no acknowledgement of the request, a certificate this agent does not accept, or no headers within the
+    /// response timeout.
+    /// </exception>
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string memberId, string pathAndQuery, long? rangeStart, string? accept, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(memberId + pathAndQuery));
@@ -73,7 +81,7 @@ public sealed class PeerClient : IDisposable
                 // Not the handler's own report of it, which comes later: the next origin is asked now.
                 await deadline.CancelAsync().ConfigureAwait(false);
                 Abandon(answer);
-                throw new PeerUnreachableException(memberId, stalled: false, $"{silence} (given up {reach.Elapsed.TotalMilliseconds:0} ms after asking)");
+                throw new PeerUnansweredException(memberId, PeerRequestResult.Unreachable, $"{silence} (given up {reach.Elapsed.TotalMilliseconds:0} ms after asking)");
             }
             return await answer.ConfigureAwait(false);
         }
@@ -81,12 +89,18 @@ public sealed class PeerClient : IDisposable
         {
             // The handler reports its connect timeout as a cancellation too, before the response deadline could have passed.
             throw deadline.IsCancellationRequested
-                ? new PeerUnreachableException(memberId, stalled: true, $"no answer within {_responseTimeout.TotalSeconds:0.##} s")
-                : new PeerUnreachableException(memberId, stalled: false, ex.InnerException?.Message ?? ex.Message);
+                ? new PeerUnansweredException(memberId, PeerRequestResult.Stalled, $"no answer within {_responseTimeout.TotalSeconds:0.##} s")
+                : new PeerUnansweredException(memberId, PeerRequestResult.Unreachable, ex.InnerException?.Message ?? ex.Message);
+        }
+        catch (HttpRequestException ex) when (Rejected(ex) is { } rejected)
+        {
+            var trusted = _trust is null ? "is not one the system's roots certify for its address (no --peer-tls-ca)" : "does not chain to --peer-tls-ca";
+            _logger.LogWarning("Peer {Peer} was sent no request: its certificate {Trusted} ({Detail})", memberId, trusted, rejected.Message);
+            throw new PeerUnansweredException(memberId, PeerRequestResult.Untrusted, $"its certificate {trusted} ({rejected.Message})");
         }
         catch (HttpRequestException ex)
         {
-            throw new PeerUnreachableException(memberId, stalled: false, ex.InnerException?.Message ?? ex.Message);
+            throw new PeerUnansweredException(memberId, PeerRequestResult.Unreachable, ex.InnerException?.Message ?? ex.Message);
         }
     }
 
@@ -107,6 +121,19 @@ public sealed class PeerClient : IDisposable
             return sent.Exception;
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
+    // The TLS handshake failed on this agent's side: the peer's certificate is not one it accepts.
+    private static AuthenticationException? Rejected(HttpRequestException ex)
+    {
+        for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is AuthenticationException rejected)
+            {
+                return rejected;
+            }
+        }
+        return null;
+    }
+
     private static CaBundle LoadCa(string path)
     {
         try
@@ -120,11 +147,11 @@ public sealed class PeerClient : IDisposable
     }
 }
 
-/// <summary>An agent gave no answer: it could not be reached, or it did not answer in time.</summary>
-public sealed class PeerUnreachableException(string memberId, bool stalled, string reason) : Exception($"{memberId}: {reason}")
+/// <summary>An agent gave no answer: it could not be reached, its certificate is not one this agent accepts, or it did not answer in time.</summary>
+public sealed class PeerUnansweredException(string memberId, PeerRequestResult result, string reason) : Exception($"{memberId}: {reason}")
 {
     public string MemberId { get; } = memberId;
 
-    /// <summary>Connected, but no answer in time; otherwise no connection at all.</summary>
-    public bool Stalled { get; } = stalled;
+    /// <summary><see cref="PeerRequestResult.Unreachable"/>, <see cref="PeerRequestResult.Untrusted"/> or <see cref="PeerRequestResult.Stalled"/>.</summary>
+    public PeerRequestResult Result { get; } = result;
 }

@@ -59,7 +59,7 @@ internal sealed class PeerHolders(
             using var response = await client.SendAsync(HttpMethod.Head, member.Id, path, rangeStart: null, accept: null, cancellationToken).ConfigureAwait(false);
             return response.StatusCode == HttpStatusCode.OK ? member : null;
         }
-        catch (Exception ex) when (ex is PeerUnreachableException or OperationCanceledException or HttpRequestException)
+        catch (Exception ex) when (ex is PeerUnansweredException or OperationCanceledException or HttpRequestException)
         {
             return null;
         }

@@ -65,9 +65,9 @@ public sealed class PeerManifests(PeerClient client, PeerMembership membership, 
             var mediaType = response.Content.Headers.ContentType?.MediaType ?? MediaTypes.OciManifest;
             return new LenderAnswer(new ManifestContent(digest, mediaType, bytes), fetchedAt, null, repositoryPublic, member.Id);
         }
-        catch (PeerUnreachableException ex)
+        catch (PeerUnansweredException ex)
         {
-            metrics.Request(ex.Stalled ? PeerRequestResult.Stalled : PeerRequestResult.Unreachable);
+            metrics.Request(ex.Result);
             return LenderAnswer.None;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))

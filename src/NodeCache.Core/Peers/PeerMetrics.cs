@@ -86,6 +86,7 @@ public sealed class PeerMetrics : IDisposable
         PeerRequestResult.NotFound => "not_found",
         PeerRequestResult.Denied => "denied",
         PeerRequestResult.Refused => "refused",
+        PeerRequestResult.Untrusted => "untrusted",
         PeerRequestResult.Unreachable => "unreachable",
         PeerRequestResult.Stalled => "stalled",
         PeerRequestResult.Failed => "failed",

@@ -45,10 +45,16 @@ internal sealed class PeerOrigin(
             {
                 response = await client.SendAsync(HttpMethod.Get, target, path, offset, accept: null, cancellationToken).ConfigureAwait(false);
             }
-            catch (PeerUnreachableException ex)
+            catch (PeerUnansweredException ex)
             {
-                var reason = ex.Stalled ? FallbackReason.Stalled : FallbackReason.Unreachable;
-                metrics.Request(ex.Stalled ? PeerRequestResult.Stalled : PeerRequestResult.Unreachable);
+                // A member this agent does not accept is passed over like one that refused it (see Left).
+                var reason = ex.Result switch
+                {
+                    PeerRequestResult.Stalled => FallbackReason.Stalled,
+                    PeerRequestResult.Untrusted => FallbackReason.Refused,
+                    _ => FallbackReason.Unreachable,
+                };
+                metrics.Request(ex.Result);
                 if (target == member.Id)
                 {
                     return OriginAnswer.Missing(reason, ex.Message);
@@ -174,7 +180,7 @@ internal sealed class PeerOrigin(
 }
 
 /// <summary>
-/// The members one fill could not reach (or that refused it), in the order it asked them: the member it asks next may take
+/// The members one fill could not reach (or that refused it, or whose certificate it does not accept), in the order it asked them: the member it asks next may take
 /// over as the owner after them. A member that stalled or failed part way is not among them: it is alive, and the next
 /// member serves the blob only if it holds or receives it, rather than fetching it from the upstream a second time.
 /// </summary>

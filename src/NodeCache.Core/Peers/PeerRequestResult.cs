@@ -18,6 +18,12 @@ public enum PeerRequestResult
     /// <summary>The agent answered 401 or 403: it does not accept this agent's proof (another secret, or a clock far off).</summary>
     Refused,
 
+    /// <summary>
+    /// The TLS handshake failed on this agent's side, before any request was sent: the agent's certificate does not chain
+    /// to <c>--peer-tls-ca</c> (without it, the system's roots do not certify it for its address).
+    /// </summary>
+    Untrusted,
+
     /// <summary>No connection within the connect timeout, the connection was refused, or the request went unacknowledged.</summary>
     Unreachable,
 

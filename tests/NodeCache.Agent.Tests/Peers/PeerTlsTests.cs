@@ -57,7 +57,7 @@ public sealed class PeerTlsTests : IDisposable
     }
 
     [Fact]
-    public async Task An_owner_whose_certificate_does_not_chain_to_the_peer_ca_is_sent_no_request_and_the_blob_comes_from_the_upstream_verified()
+    public async Task An_owner_whose_certificate_does_not_chain_to_the_peer_ca_is_sent_no_request_counted_untrusted_and_the_blob_comes_from_the_upstream_verified()
     {
         var cancellationToken = _timeout.Token;
         // Its certificate names 127.0.0.1 and its CA has the cluster CA's name: only the signature tells them apart.
@@ -72,18 +72,25 @@ public sealed class PeerTlsTests : IDisposable
         var asked = await cluster.MetricsAsync(asking, cancellationToken);
         Assert.Equal(0, asked.Value("nodecache_peer_received_bytes_total", AgentMetrics.Labels()));
         Assert.Equal(layer.Size, asked.Value("nodecache_upstream_bytes_total", AgentMetrics.Labels()));
-        Assert.Equal(1, asked.Value(PeerMetrics.Fallbacks, AgentMetrics.Labels()));
+        // Told apart from an agent that is down: the cluster's certificates need fixing, not the node.
+        Assert.Equal(1, asked.Value(PeerMetrics.Requests, AgentMetrics.Labels(("result", "untrusted"))));
+        Assert.Equal(1, asked.Series(PeerMetrics.Requests).Sum(s => s.Value));
+        Assert.Equal(1, asked.Value(PeerMetrics.Fallbacks, AgentMetrics.Labels(("reason", "refused"))));
+        Assert.Equal(1, asked.Series(PeerMetrics.Fallbacks).Sum(s => s.Value));
         // The agent's console logger writes on a thread of its own: the line may reach its output after the pull completed.
+        var warning = $"Peer {untrusted.PeerUrl} was sent no request: its certificate does not chain to --peer-tls-ca";
         using var logged = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         logged.CancelAfter(TimeSpan.FromSeconds(10));
         try
         {
-            await asking.Agent.Output.WaitForLineAsync(l => l.Text.Contains("The remote certificate was rejected", StringComparison.Ordinal), logged.Token);
+            await asking.Agent.Output.WaitForLineAsync(l => l.Text.Contains(warning, StringComparison.Ordinal), logged.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            Assert.Fail($"the asking agent never logged the rejected certificate\n{asking.Agent.LogTail()}");
+            Assert.Fail($"the asking agent never warned of the untrusted certificate\n{asking.Agent.LogTail()}");
         }
+        var warned = Assert.Single(asking.Agent.Output.Lines(), l => l.Text.Contains(warning, StringComparison.Ordinal));
+        Assert.Contains(" warn: ", warned.Text, StringComparison.Ordinal);
         // The handshake failed before any request was sent: the untrusted agent never saw the cluster's proof, and sent nothing.
         var stranger = await cluster.MetricsAsync(untrusted, cancellationToken);
         Assert.Equal(0, stranger.Series(PeerMetrics.Answers).Sum(s => s.Value));
