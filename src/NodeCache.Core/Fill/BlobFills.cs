@@ -38,6 +38,7 @@ public sealed class BlobFills
     private readonly CancellationToken _stopping;
     private readonly DiskSpace? _space;
     private readonly IFillRouting _routing;
+    private readonly TransferRates _peerRates = new();
 
     /// <param name="space">When given, a fill that would not fit is not started and one that hits ENOSPC marks the disk full.</param>
     /// <param name="routing">Where fills take their bytes from; the upstream alone when not given.</param>
@@ -284,7 +285,7 @@ public sealed class BlobFills
                 var origin = chain.Current;
                 fill.Origin = origin;
                 using (answer)
-                using (var watch = origin.Pace is { } pace ? new TransferWatch(pace, _stopping) : null)
+                using (var watch = origin.Pace is { } pace ? new TransferWatch(pace, _peerRates, _stopping) : null)
                 {
                     try
                     {
@@ -314,9 +315,9 @@ public sealed class BlobFills
                                 await throttle.TakeAsync(read, _stopping).ConfigureAwait(false);
                                 watch?.Restart();
                             }
-                            else if (watch is not null && watch.TooSlow(read))
+                            else if (watch?.TooSlow(read) is { } slowness)
                             {
-                                (broke, detail) = (FallbackReason.Slow, $"slower than {origin.Pace!.MinBytesPerSecond} bytes/s");
+                                (broke, detail) = (FallbackReason.Slow, slowness);
                                 break;
                             }
                         }

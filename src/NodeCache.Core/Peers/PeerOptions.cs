@@ -18,7 +18,10 @@ public sealed record PeerOptions
     /// <summary>No bytes from a peer for this long and the fill continues from the next origin.</summary>
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>A peer slower than this over a whole <see cref="RateWindow"/> is left for the next origin; 0 never judges the rate.</summary>
+    /// <summary>
+    /// A peer slower than this over a whole <see cref="RateWindow"/>, or slower than a quarter of what this agent's other
+    /// transfers from peers got in theirs, is left for the next origin; 0 never judges the rate.
+    /// </summary>
     public long MinBytesPerSecond { get; init; } = 2L << 20;
 
     public TimeSpan RateWindow { get; init; } = TimeSpan.FromSeconds(3);

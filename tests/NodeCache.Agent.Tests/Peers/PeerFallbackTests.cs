@@ -1,9 +1,10 @@
 using System.Net;
+using NodeCache.Agent.Tests.Support;
 using NodeCache.Testing;
 
 namespace NodeCache.Agent.Tests.Peers;
 
-/// <summary>A peer that sends wrong bytes or stalls costs a fallback, never a wrong blob and never a download from zero.</summary>
+/// <summary>A peer that sends wrong bytes, stalls or crawls costs a fallback, never a wrong blob and never a download from zero.</summary>
 public sealed class PeerFallbackTests
 {
     private static readonly PeerCluster.Member[] ThreeProxied = [PeerCluster.Member.Proxied, PeerCluster.Member.Proxied, PeerCluster.Member.Proxied];
@@ -85,5 +86,83 @@ public sealed class PeerFallbackTests
         {
             owner.Proxy.Release();
         }
+    }
+
+    [Fact]
+    public async Task A_peer_far_slower_than_the_agents_other_transfers_from_peers_is_left_and_the_rest_comes_from_the_upstream()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var cancellationToken = timeout.Token;
+        // The minimum rate is far below both peers': only the comparison with the transfer beside it can find the slow one.
+        await using var cluster = await PeerCluster.StartAsync(
+            "team/crawl", [.. Enumerable.Repeat(6 * OciImageBuilder.MiB, 8)], seed: 1424, ThreeProxied, ["--peer-min-rate", "16KiB/s"], cancellationToken: cancellationToken);
+        var (asking, (healthy, healthyLayer), (failing, failingLayer)) = await TwoOwnersHoldingTheirLayersAsync(cluster, cancellationToken);
+        healthy.Proxy!.BytesPerSecond = 1 << 20;
+        failing.Proxy!.BytesPerSecond = 64 << 10;
+
+        var (healthyRead, failingRead) = await DownloadSideBySideAsync(cluster, asking, healthyLayer.Digest, failingLayer.Digest, cancellationToken);
+
+        Assert.True(healthyRead.Complete && healthyRead.BodyDigest == healthyLayer.Digest, $"{healthyRead}\n{cluster.Logs()}");
+        Assert.True(failingRead.Complete && failingRead.BodyDigest == failingLayer.Digest, $"{failingRead}\n{cluster.Logs()}");
+        var metrics = await cluster.MetricsAsync(asking, cancellationToken);
+        Assert.Equal(1, metrics.Value("nodecache_peer_fallbacks_total", AgentMetrics.Labels(("reason", "slow"))));
+        // The failing peer's share came first, the upstream sent only the rest of its blob, and nothing of the healthy one's.
+        var fromUpstream = metrics.Value("nodecache_upstream_bytes_total", AgentMetrics.Labels());
+        Assert.InRange(fromUpstream, 1, failingLayer.Size - 1);
+        Assert.Equal(healthyLayer.Size + failingLayer.Size, metrics.Value("nodecache_peer_received_bytes_total", AgentMetrics.Labels()) + fromUpstream);
+        Assert.Contains("under a quarter of the", asking.Agent.LogTail(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Peers_that_slow_down_together_are_kept_as_a_busy_link_is_no_failing_sender()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var cancellationToken = timeout.Token;
+        await using var cluster = await PeerCluster.StartAsync(
+            "team/busy", [.. Enumerable.Repeat(3 * OciImageBuilder.MiB, 8)], seed: 1425, ThreeProxied, ["--peer-min-rate", "16KiB/s"], cancellationToken: cancellationToken);
+        var (asking, (first, firstLayer), (second, secondLayer)) = await TwoOwnersHoldingTheirLayersAsync(cluster, cancellationToken);
+        first.Proxy!.BytesPerSecond = 512 << 10;
+        second.Proxy!.BytesPerSecond = 384 << 10;
+
+        var (firstRead, secondRead) = await DownloadSideBySideAsync(cluster, asking, firstLayer.Digest, secondLayer.Digest, cancellationToken);
+
+        Assert.True(firstRead.Complete && firstRead.BodyDigest == firstLayer.Digest, $"{firstRead}\n{cluster.Logs()}");
+        Assert.True(secondRead.Complete && secondRead.BodyDigest == secondLayer.Digest, $"{secondRead}\n{cluster.Logs()}");
+        var metrics = await cluster.MetricsAsync(asking, cancellationToken);
+        Assert.Equal(0, metrics.Series("nodecache_peer_fallbacks_total").Sum(s => s.Value));
+        Assert.Equal(firstLayer.Size + secondLayer.Size, metrics.Value("nodecache_peer_received_bytes_total", AgentMetrics.Labels()));
+        Assert.Equal(0, metrics.Value("nodecache_upstream_bytes_total", AgentMetrics.Labels()));
+    }
+
+    /// <summary>
+    /// Two layers of different owners, each owner holding its own (fetched from the upstream before its proxy is slowed),
+    /// and the third agent, which owns neither and asks both.
+    /// </summary>
+    private static async Task<(PeerAgent Asking, (PeerAgent Owner, BlobFile Layer) First, (PeerAgent Owner, BlobFile Layer) Second)> TwoOwnersHoldingTheirLayersAsync(
+        PeerCluster cluster, CancellationToken cancellationToken)
+    {
+        var layers = cluster.Image.Layers;
+        var pair = layers.SelectMany(a => layers.Select(b => (First: a, Second: b)))
+            .FirstOrDefault(p => cluster.Owner(p.First.Digest) != cluster.Owner(p.Second.Digest));
+        Assert.True(pair.First is not null, "every layer has one owner: no two owners to ask side by side");
+        var (firstOwner, secondOwner) = (cluster.Owner(pair.First.Digest), cluster.Owner(pair.Second.Digest));
+        foreach (var (owner, layer) in new[] { (firstOwner, pair.First), (secondOwner, pair.Second) })
+        {
+            var held = await cluster.Download(owner, layer.Digest, cancellationToken).Completion;
+            Assert.True(held.Complete && held.BodyDigest == layer.Digest, held.ToString());
+        }
+        var asking = cluster.Agents.Single(a => a != firstOwner && a != secondOwner);
+        return (asking, (firstOwner, pair.First), (secondOwner, pair.Second));
+    }
+
+    // The second download starts once the first has run a second, so that the first has closed a window of its pace
+    // when the second closes its own.
+    private static async Task<(BodyRead First, BodyRead Second)> DownloadSideBySideAsync(
+        PeerCluster cluster, PeerAgent asking, NodeCache.Oci.Digest first, NodeCache.Oci.Digest second, CancellationToken cancellationToken)
+    {
+        var firstRead = cluster.Download(asking, first, cancellationToken).Completion;
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        var secondRead = cluster.Download(asking, second, cancellationToken).Completion;
+        return (await firstRead, await secondRead);
     }
 }
