@@ -45,7 +45,7 @@ internal sealed class PeerEndpoint(
         var check = proof.Verify(request.Method, target, requester, request.Headers[PeerProof.TimeHeader], request.Headers[PeerProof.ProofHeader]);
         if (check != PeerProofCheck.Valid || !PeerMember.TryCanonicalUrl(requester, out var peer, out _))
         {
-            metrics.Answer("unauthorized");
+            metrics.Answer(PeerAnswerResult.Unauthorized);
             logger.LogWarning("Refused a peer request from {Address} for {Target}: proof {Check}", context.Connection.RemoteIpAddress, target, check);
             await OciErrorResponse.WriteAsync(context, MirrorFailure.Unauthorized, OciErrorCode.Unauthorized, "peer requests must prove the cluster's peer secret").ConfigureAwait(false);
             return;
@@ -56,7 +56,7 @@ internal sealed class PeerEndpoint(
             || !RegistryRequest.TryDecode(path["/v2".Length..], request.Query["ns"], options.DefaultRegistry, rules, out _, out var decoded, out error)
             || decoded.Resource is not (RegistryResource.Blob or RegistryResource.Manifest))
         {
-            metrics.Answer("bad_request");
+            metrics.Answer(PeerAnswerResult.BadRequest);
             await OciErrorResponse.WriteAsync(context, error ?? new MirrorError(MirrorFailure.NotFound, OciErrorCode.NameUnknown, "the peer API serves blobs by digest and lends manifests only"))
                 .ConfigureAwait(false);
             return;
@@ -82,14 +82,14 @@ internal sealed class PeerEndpoint(
             .ConfigureAwait(false);
         if (loan.Denial is { } denial)
         {
-            metrics.Answer("denied");
+            metrics.Answer(PeerAnswerResult.Denied);
             response.Headers[PeerPaths.DeniedHeader] = denial.Code;
             await OciErrorResponse.WriteAsync(context, denial).ConfigureAwait(false);
             return;
         }
         if (loan.Manifest is not { } manifest)
         {
-            metrics.Answer("not_found");
+            metrics.Answer(PeerAnswerResult.NotFound);
             await OciErrorResponse.WriteAsync(context, MirrorFailure.NotFound, OciErrorCode.ManifestUnknown, $"this agent holds no manifest {decoded.Reference} of {decoded.Repository}")
                 .ConfigureAwait(false);
             return;
@@ -103,7 +103,7 @@ internal sealed class PeerEndpoint(
         {
             await response.Body.WriteAsync(manifest.Bytes, context.RequestAborted).ConfigureAwait(false);
         }
-        metrics.Answer("served");
+        metrics.Answer(PeerAnswerResult.Served);
     }
 
     private async Task ServeBlobAsync(HttpContext context, RegistryRequest decoded, Digest digest, string requester)
@@ -118,7 +118,7 @@ internal sealed class PeerEndpoint(
         // one for what this agent holds only.
         if (!held && (!HttpMethods.IsGet(context.Request.Method) || redirected || heldOnly || !ownership.IsOwner(digest, tried)))
         {
-            metrics.Answer("not_found");
+            metrics.Answer(PeerAnswerResult.NotFound);
             await OciErrorResponse.WriteAsync(context, MirrorFailure.NotFound, OciErrorCode.BlobUnknown, $"this agent neither holds nor owns blob {digest}").ConfigureAwait(false);
             return;
         }
@@ -126,7 +126,7 @@ internal sealed class PeerEndpoint(
         var decision = uploads.Begin(digest, requester, mustServe: direct || HttpMethods.IsHead(context.Request.Method));
         if (decision.RedirectTo is { } receiver)
         {
-            metrics.Answer("redirected");
+            metrics.Answer(PeerAnswerResult.Redirected);
             context.Response.StatusCode = StatusCodes.Status307TemporaryRedirect;
             context.Response.Headers.Location = PeerPaths.Redirect(receiver, decoded.Route.Registry, decoded.Repository, digest);
             return;
@@ -134,7 +134,7 @@ internal sealed class PeerEndpoint(
         // (1) As any client is served: from the cache, or following the fill, by the one blob-serving path.
         using var upload = decision.Upload!;
         upload.Bytes = await blobs.ServeAsync(decoded, new KestrelBlobResponse(context), BlobAsker.Peer(owner: !held)).ConfigureAwait(false);
-        metrics.Answer(context.Response.StatusCode < 400 ? "served" : "failed");
+        metrics.Answer(context.Response.StatusCode < 400 ? PeerAnswerResult.Served : PeerAnswerResult.Failed);
     }
 
     // Cached, or (for a GET) being received from somewhere other than the agent asking, which would be waiting for itself. A

@@ -12,7 +12,7 @@ public sealed class PeerMetrics : IDisposable
 {
     // The label values that are known before anything happens (see ExportKnownSeries).
     private static readonly string[] RequestResults = [.. Enum.GetValues<PeerRequestResult>().Select(Label)];
-    private static readonly string[] AnswerResults = ["served", "redirected", "not_found", "denied", "unauthorized", "bad_request", "failed"];
+    private static readonly string[] AnswerResults = [.. Enum.GetValues<PeerAnswerResult>().Select(Label)];
     private static readonly string[] FallbackReasons = [.. Enum.GetValues<FallbackReason>().Select(Label)];
 
     private readonly Meter _meter;
@@ -64,7 +64,7 @@ public sealed class PeerMetrics : IDisposable
 
     public void Request(PeerRequestResult result) => _requests.Add(1, new KeyValuePair<string, object?>("result", Label(result)));
 
-    public void Answer(string result) => _answers.Add(1, new KeyValuePair<string, object?>("result", result));
+    public void Answer(PeerAnswerResult result) => _answers.Add(1, new KeyValuePair<string, object?>("result", Label(result)));
 
     public void Fallback(FallbackReason reason) => _fallbacks.Add(1, new KeyValuePair<string, object?>("reason", Label(reason)));
 
@@ -93,6 +93,20 @@ public sealed class PeerMetrics : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(result), result, "a request result without a label"),
     };
 
+    /// <summary>The <c>result</c> label of <c>nodecache_peer_answers_total</c>.</summary>
+    public static string Label(PeerAnswerResult result) => result switch
+    {
+        PeerAnswerResult.Served => "served",
+        PeerAnswerResult.Redirected => "redirected",
+        PeerAnswerResult.NotFound => "not_found",
+        PeerAnswerResult.Denied => "denied",
+        PeerAnswerResult.Unauthorized => "unauthorized",
+        PeerAnswerResult.BadRequest => "bad_request",
+        PeerAnswerResult.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(result), result, "an answer result without a label"),
+    };
+
+    /// <summary>The <c>reason</c> label of <c>nodecache_peer_fallbacks_total</c>.</summary>
     public static string Label(FallbackReason reason) => reason switch
     {
         FallbackReason.Unreachable => "unreachable",
@@ -101,6 +115,7 @@ public sealed class PeerMetrics : IDisposable
         FallbackReason.Stalled => "stalled",
         FallbackReason.Slow => "slow",
         FallbackReason.WrongBytes => "wrong_bytes",
-        _ => "failed",
+        FallbackReason.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "a fallback reason without a label"),
     };
 }
