@@ -165,15 +165,13 @@ public sealed class SimulatedCluster : IAsyncDisposable
         if (peering != PeeringMode.Off)
         {
             arguments.AddRange(["--peer-listen", $"{node.Machine.Address}:{PeerPort}", "--peer-token-file", TokenFile]);
-            // The agent's default minimum peer rate (2 MiB/s) suits data-centre links. On these links of tens of Mbit/s a
-            // healthy transfer gets about that, so the floor is set as an operator of such links would: it only has to catch a
-            // transfer that crawls with no other beside it, since one far behind the others is left by the comparison with
-            // them. A thirty-second of a node's link (an eighth of a fair share of four layers at once); at an eighth of a link
-            // the floor left healthy relays for Harbor (perf/RESULTS.md#the-simulated-cluster). Unless the cluster's own
-            // agent arguments choose the rate: a comparison of settings.
+            // The agent's default minimum peer rate (2 MiB/s) suits data-centre links. On these links of tens of Mbit/s, an
+            // owner's four uploads of a blob get a quarter of its link each, near that default, so healthy owners were left
+            // as "slow": an eighth of a node's link (half a fair share) is what "far slower than expected" means here.
+            // Unless the cluster's own agent arguments choose the rate: a comparison of settings.
             if (!Options.AgentArguments.Contains("--peer-min-rate"))
             {
-                arguments.AddRange(["--peer-min-rate", string.Create(CultureInfo.InvariantCulture, $"{Options.NodeLink.BytesPerSecond / 32 / 1024}KiB/s")]);
+                arguments.AddRange(["--peer-min-rate", string.Create(CultureInfo.InvariantCulture, $"{Options.NodeLink.BytesPerSecond / 8 / 1024}KiB/s")]);
             }
             if (!node.AdvertisedAddress.Equals(node.Machine.Address))
             {
